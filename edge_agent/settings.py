@@ -88,7 +88,8 @@ class CameraSettings(_Model):
     url: str = Field(
         ...,
         description=(
-            "Where frames come from: a file path or file:// URL, /dev/videoN or v4l2:///dev/videoN, "
+            "Where frames come from: a file path or file:// URL, /dev/videoN or "
+            "v4l2:///dev/videoN, "
             "rtsp://, http(s)://, or csi://N (jetson backend only)."
         ),
     )
@@ -104,7 +105,9 @@ class CameraSettings(_Model):
         "loop",
         description="At the end of a file: 'loop' restarts it, 'stop' ends this camera.",
     )
-    width: int = Field(0, ge=0, description="Requested capture width in pixels; 0 = source default.")
+    width: int = Field(
+        0, ge=0, description="Requested capture width in pixels; 0 = source default."
+    )
     height: int = Field(
         0, ge=0, description="Requested capture height in pixels; 0 = source default."
     )
@@ -251,15 +254,11 @@ class MqttSettings(_Model):
 class LoggingSettings(_Model):
     """What the agent says and how often."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Log level."
-    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     stats_interval_s: float = Field(
         1.0,
         ge=0.0,
-        description=(
-            "Seconds between status lines (fps, inference ms, events, drops); 0 = never."
-        ),
+        description=("Seconds between status lines (fps, inference ms, events, drops); 0 = never."),
     )
 
 

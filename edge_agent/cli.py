@@ -1,0 +1,160 @@
+"""The `edge-agent` command.
+
+Every user-caused failure ends here as one message naming the problem and the fix, and an
+exit code from errors.ExitCode (documented in the README); a traceback is shown only with
+--debug, because users of an unattended appliance read journals, not stack frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from edge_agent import __version__
+from edge_agent.errors import EdgeAgentError, ExitCode
+
+logger = logging.getLogger(__name__)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge-agent",
+        description="People analytics on NVIDIA Jetson, published over MQTT.",
+    )
+    parser.add_argument("--version", action="version", version=f"edge-agent {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the agent (capture, inference, MQTT)")
+    run.add_argument(
+        "--config", type=Path, default=None, help="TOML config (default /etc/edge-agent/agent.toml)"
+    )
+    run.add_argument(
+        "--duration-s", type=float, default=0.0, help="stop after this many seconds (0 = never)"
+    )
+
+    config = commands.add_parser("config", help="validate or describe the configuration")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION")
+    check = config_commands.add_parser("check", help="validate a config file")
+    check.add_argument("file", type=Path)
+    config_commands.add_parser("schema", help="print the JSON schema of the configuration")
+
+    models = commands.add_parser("models", help="model files: stand-ins, listing")
+    model_commands = models.add_subparsers(dest="models_command", metavar="ACTION")
+    standin = model_commands.add_parser(
+        "standin", help="write a stand-in ONNX model with the exact NGC tensor contract"
+    )
+    standin.add_argument("name", help="model name, or 'all'")
+    standin.add_argument("--out", type=Path, required=True, help="output folder")
+    model_commands.add_parser("list", help="list the known model manifests")
+
+    demo = commands.add_parser(
+        "demo", help="run on the sample clip with stand-in models and a local broker"
+    )
+    demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
+    demo.add_argument("--duration-s", type=float, default=15.0)
+    demo.add_argument("--broker", default="", help="HOST:PORT of a broker to use instead")
+    return parser
+
+
+def _configure(level: str) -> object:
+    from edge_agent.console import configure_logging
+
+    return configure_logging(level)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from edge_agent.config_file import load_settings
+    from edge_agent.console import configure_logging
+    from edge_agent.runner import run_agent
+    from edge_agent.settings import DEFAULT_CONFIG_PATH
+
+    settings = load_settings(args.config or DEFAULT_CONFIG_PATH)
+    status = configure_logging(settings.logging.level)
+    run_agent(settings, status, duration_s=args.duration_s)
+    return ExitCode.OK
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from edge_agent.config_file import check_file, read_toml
+    from edge_agent.settings import AgentSettings
+
+    if args.config_command == "schema":
+        print(json.dumps(AgentSettings.model_json_schema(), indent=2))
+        return ExitCode.OK
+    if args.config_command == "check":
+        read_toml(args.file)  # syntax errors surface as ConfigError with the position
+        problems = check_file(args.file)
+        if problems:
+            print(f"{args.file}: {len(problems)} problem(s)")
+            for problem in problems:
+                print("  " + problem.render())
+            return ExitCode.CONFIG
+        print(f"{args.file}: OK")
+        return ExitCode.OK
+    raise EdgeAgentError("config needs an action", "use `edge-agent config check FILE` or `schema`")
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from edge_agent.models.manifest import known_model_names, load_manifest
+    from edge_agent.models.standin import STANDIN_NAMES, write_standin
+
+    if args.models_command == "standin":
+        names = list(STANDIN_NAMES) if args.name == "all" else [args.name]
+        for name in names:
+            path = write_standin(name, args.out)
+            print(f"wrote stand-in {name}: {path}")
+        return ExitCode.OK
+    if args.models_command == "list":
+        for name in known_model_names():
+            manifest = load_manifest(name)
+            print(f"{name:32s} {manifest.ngc_model}:{manifest.ngc_version}")
+        return ExitCode.OK
+    raise EdgeAgentError("models needs an action", "use `edge-agent models standin` or `list`")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from edge_agent.demo import run_demo
+
+    return run_demo(args.workdir, args.duration_s, args.broker)
+
+
+_HANDLERS = {
+    "run": _cmd_run,
+    "config": _cmd_config,
+    "models": _cmd_models,
+    "demo": _cmd_demo,
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return ExitCode.USAGE if exit_.code not in (0, None) else ExitCode.OK
+    if args.command is None:
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        return int(_HANDLERS[args.command](args))
+    except EdgeAgentError as err:
+        print(err.user_message(), file=sys.stderr)
+        return int(err.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence: no raw traceback
+        if args.debug:
+            raise
+        logger.debug("internal error", exc_info=True)
+        print(
+            f"internal error: {type(err).__name__}: {err}\n"
+            "  this is a bug in edge-agent; rerun with --debug for the traceback and report it",
+            file=sys.stderr,
+        )
+        return ExitCode.SOFTWARE

@@ -1,0 +1,221 @@
+"""Wiring and lifecycle: build every part from settings, start in order, stop in reverse.
+
+Everything that can fail because of the user's input (config, files, models) is checked in
+`prepare()` before any thread starts or any connection opens, so a bad input never leaves a
+half-started daemon behind. `start()` then acquires resources in a fixed order and `stop()`
+releases them in reverse within a time budget, draining results already computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional
+
+from edge_agent import __version__
+from edge_agent.capture.camera_worker import CameraWorker
+from edge_agent.capture.preflight import preflight
+from edge_agent.device_id import resolve_device_id
+from edge_agent.errors import ConfigError
+from edge_agent.events.sequence import SequenceCounter
+from edge_agent.events.topics import Topics
+from edge_agent.inference.contract import check_contract
+from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
+from edge_agent.models.manifest import load_manifest
+from edge_agent.models.store import load_model_record
+from edge_agent.pipeline.event_worker import EventWorker
+from edge_agent.pipeline.inference_worker import InferenceWorker, InferredBatch
+from edge_agent.pipeline.mask_events import MaskEventBuilder
+from edge_agent.pipeline.rate_gate import RateGate
+from edge_agent.pipeline.semseg_engine import SemSegEngine
+from edge_agent.pipeline.status import CameraLine, StatusSnapshot
+from edge_agent.pipeline.timing import StageTimings
+from edge_agent.settings import AgentSettings, enabled_cameras
+from edge_agent.transport.mqtt_client import MqttPublisher
+
+logger = logging.getLogger(__name__)
+
+STAGES = ["preprocess", "inference", "decode", "encode", "publish"]
+_RESULT_QUEUE_SIZE = 4
+
+
+def semseg_model_name(settings: AgentSettings) -> str:
+    """Manifest name of the configured PeopleSemSegNet variant."""
+    return f"peoplesemsegnet_{settings.models.semseg.variant}"
+
+
+def load_semseg_engine(settings: AgentSettings) -> SemSegEngine:
+    """Load the segmentation model and prove it matches its contract before running it."""
+    if settings.models.backend != "onnxruntime":
+        raise ConfigError(
+            f"models.backend = {settings.models.backend!r} is not available in this build",
+            "set models.backend = \"onnxruntime\"",
+        )
+    record = load_model_record(settings.models.dir, semseg_model_name(settings))
+    backend = OnnxRuntimeBackend(
+        record.onnx_path, settings.models.providers, settings.models.threads
+    )
+    try:
+        # The contract is the packaged manifest (engines/models), not the file's own sidecar:
+        # a sidecar travels with its file and cannot vouch for it.
+        check_contract(backend.inputs, backend.outputs, load_manifest(record.name))
+        return SemSegEngine(backend, record.name, record.standin)
+    except Exception:
+        backend.close()
+        raise
+
+
+@dataclass
+class _Parts:
+    """Everything `prepare()` built; `start()` only switches it on."""
+
+    device_id: str
+    engine: SemSegEngine
+    cameras: List[CameraWorker]
+    publisher: MqttPublisher
+    inference: InferenceWorker
+    events: EventWorker
+    timings: StageTimings
+
+
+class Agent:
+    """The running daemon: cameras → inference → events → MQTT."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        engine_loader: Callable[[AgentSettings], SemSegEngine] = load_semseg_engine,
+    ) -> None:
+        self._settings = settings
+        self._engine_loader = engine_loader
+        self._parts: Optional[_Parts] = None
+        self._started_monotonic_s = 0.0
+
+    @property
+    def device_id(self) -> str:
+        """The resolved device id (after prepare())."""
+        return self._require().device_id
+
+    def _require(self) -> _Parts:
+        if self._parts is None:
+            raise RuntimeError("Agent.prepare() has not run")
+        return self._parts
+
+    def prepare(self) -> None:
+        """Validate inputs and build all parts; raises EdgeAgentError on bad input."""
+        settings = self._settings
+        cameras = enabled_cameras(settings)
+        if not cameras:
+            raise ConfigError(
+                "no enabled camera is configured",
+                "add a [[cameras]] table with id and url (see deploy/agent.example.toml)",
+            )
+        device_id = resolve_device_id(settings.device.id)
+        for camera in cameras:
+            preflight(camera)
+        engine = self._engine_loader(settings)
+        try:
+            topics = Topics(settings.mqtt.topic_prefix, device_id)
+            publisher = MqttPublisher(settings.mqtt, device_id, __version__)
+            workers = [CameraWorker(camera) for camera in cameras]
+            results: queue.Queue[InferredBatch] = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
+            timings = StageTimings(STAGES)
+            inference = InferenceWorker(
+                engine,
+                {worker.camera_id: worker.slot for worker in workers},
+                RateGate(settings.models.semseg.rate_hz),
+                results,
+            )
+            builder = MaskEventBuilder(
+                device_id, cameras, settings.models.semseg, SequenceCounter()
+            )
+            events = EventWorker(
+                results,
+                builder,
+                topics,
+                publisher,
+                timings,
+                qos=settings.mqtt.qos,
+                model_name=engine.model_name,
+                standin=engine.standin,
+            )
+        except Exception:
+            engine.close()
+            raise
+        if engine.standin:
+            logger.warning(
+                "model %s is a STAND-IN (generated, not NVIDIA's weights): every event is "
+                "flagged standin=true",
+                engine.model_name,
+            )
+        self._parts = _Parts(device_id, engine, workers, publisher, inference, events, timings)
+
+    def start(self) -> None:
+        """Connect, then start cameras, inference and events, in that order."""
+        parts = self._require()
+        self._started_monotonic_s = time.monotonic()
+        parts.publisher.start()
+        if not parts.publisher.wait_connected(self._settings.mqtt.connect_timeout_s):
+            logger.warning(
+                "broker unreachable at %s:%d; events are queued until it answers",
+                self._settings.mqtt.host,
+                self._settings.mqtt.port,
+            )
+        parts.events.start()
+        parts.inference.start()
+        for worker in parts.cameras:
+            worker.start()
+        logger.info(
+            "edge-agent %s running as device %s with %d camera(s)",
+            __version__,
+            parts.device_id,
+            len(parts.cameras),
+        )
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop in reverse order, publishing what was already computed, within timeout_s."""
+        parts = self._parts
+        if parts is None:
+            return
+        deadline = time.monotonic() + timeout_s
+
+        def left(share: float) -> float:
+            return max(0.05, (deadline - time.monotonic()) * share)
+
+        for worker in parts.cameras:
+            worker.stop(left(0.1))
+        parts.inference.stop(left(0.3))
+        parts.events.stop(left(0.3))
+        parts.publisher.stop(left(0.9))
+        parts.engine.close()
+        logger.info("edge-agent stopped")
+
+    def all_cameras_ended(self) -> bool:
+        """True when every camera has ended (files with on_eof = 'stop')."""
+        parts = self._require()
+        return all(worker.stats().state == "ended" for worker in parts.cameras)
+
+    def snapshot(self) -> StatusSnapshot:
+        """Current figures for the status line."""
+        parts = self._require()
+        stats = parts.publisher.stats()
+        summaries = parts.timings.summaries()
+        cameras = []
+        for worker in parts.cameras:
+            cam = worker.stats()
+            cameras.append(
+                CameraLine(cam.camera_id, cam.state, cam.fps, cam.frames_dropped, cam.reconnects)
+            )
+        stage_ms: Dict[str, float] = {name: s.mean_ms for name, s in summaries.items()}
+        return StatusSnapshot(
+            uptime_s=time.monotonic() - self._started_monotonic_s,
+            cameras=cameras,
+            inference_ms=stage_ms.get("inference", 0.0),
+            stage_ms=stage_ms,
+            events_published=parts.events.events_published,
+            events_acknowledged=stats.acknowledged,
+            events_pending=stats.pending,
+            broker="up" if stats.connected else "unreachable",
+        )

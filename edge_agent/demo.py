@@ -1,0 +1,135 @@
+"""`edge-agent demo`: the whole path on a fresh machine, no camera, GPU or broker needed.
+
+Fetches the sample clip, writes a stand-in segmentation model, starts a private Mosquitto
+(unless --broker is given), writes an ordinary config file into the work folder (so the
+user can rerun it with `edge-agent run --config`), runs the agent, and prints every event a
+real MQTT subscriber receives. Finally it renders the last mask over its frame to a PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Dict, List
+
+from edge_agent.capture.sample_footage import ensure_sample
+from edge_agent.config_file import load_settings
+from edge_agent.console import configure_logging
+from edge_agent.demo_render import render_last_mask
+from edge_agent.demo_subscriber import EventPrinter
+from edge_agent.errors import ConfigError, ExitCode
+from edge_agent.local_broker import LocalBroker
+from edge_agent.models.standin import write_standin
+from edge_agent.runner import run_agent
+
+DEMO_MODEL = "peoplesemsegnet_shuffleseg"
+
+
+def _say(text: str) -> None:
+    print(f"[demo] {text}", file=sys.stderr, flush=True)
+
+
+def demo_config(clip: Path, models_dir: Path, host: str, port: int) -> str:
+    """The TOML config the demo runs with; written out so users can reuse it."""
+    return f"""# Written by `edge-agent demo`. Run it again with:
+#   edge-agent run --config {models_dir.parent / 'agent.toml'}
+[device]
+id = "demo-device"
+name = "edge-agent demo"
+
+[[cameras]]
+id = "sample"
+url = "{clip}"
+on_eof = "loop"
+max_fps = 15
+
+[[cameras.zones]]
+name = "left_half"
+polygon = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+
+[[cameras.zones]]
+name = "right_half"
+polygon = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+
+[models]
+dir = "{models_dir}"
+
+[models.semseg]
+variant = "shuffleseg"
+rate_hz = 4.0
+mask_width = 240
+mask_height = 136
+
+[mqtt]
+host = "{host}"
+port = {port}
+topic_prefix = "edge-agent"
+
+[logging]
+level = "INFO"
+stats_interval_s = 2.0
+"""
+
+
+def _parse_broker(value: str) -> List[Any]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--broker {value!r} is not HOST:PORT", "e.g. --broker 127.0.0.1:1883")
+    return [host, int(port)]
+
+
+def run_demo(workdir: Path, duration_s: float, broker: str) -> int:
+    """Run the demo; returns the exit code."""
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    clip = ensure_sample(workdir / "footage", log=_say)
+    if clip.synthetic:
+        _say(f"using a SYNTHETIC clip ({clip.source}); figures are not from real footage")
+    else:
+        _say(f"sample clip: {clip.path} ({clip.source})")
+    models_dir = workdir / "models"
+    write_standin(DEMO_MODEL, models_dir)
+    _say(f"stand-in model written to {models_dir} (not NVIDIA's weights; events say standin)")
+    local = None
+    if broker:
+        host, port = _parse_broker(broker)
+    else:
+        local = LocalBroker(workdir / "broker")
+        local.start()
+        host, port = "127.0.0.1", local.port
+        _say(f"started a private mosquitto on {host}:{port}")
+    try:
+        config_path = workdir / "agent.toml"
+        config_path.write_text(demo_config(clip.path, models_dir, host, port), encoding="utf-8")
+        settings = load_settings(config_path)
+        status = configure_logging(settings.logging.level)
+        printer = EventPrinter(host, port, f"{settings.mqtt.topic_prefix}/#", _say)
+        printer.start()
+        try:
+            agent = run_agent(settings, status, duration_s=duration_s, stop_event=threading.Event())
+        finally:
+            printer.stop()
+        last: Dict[str, Any] = printer.last_mask_event or {}
+        _say(
+            f"done: {printer.mask_events} mask events received, device {agent.device_id}, "
+            f"config kept at {config_path}"
+        )
+        if last:
+            png = render_last_mask(clip.path, last, workdir / "last_mask.png")
+            _say(f"last mask rendered over its frame: {png}")
+            _say("last event (mask counts shortened): " + json.dumps(_shorten(last)))
+        return ExitCode.OK if printer.mask_events else ExitCode.FAILURE
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def _shorten(event: Dict[str, Any]) -> Dict[str, Any]:
+    mask = dict(event.get("mask", {}))
+    counts = mask.get("counts", [])
+    mask["counts"] = counts[:8] + ["..."] if len(counts) > 8 else counts
+    text = str(mask.get("counts_str", ""))
+    mask["counts_str"] = text[:24] + "..." if len(text) > 24 else text
+    return {**event, "mask": mask}

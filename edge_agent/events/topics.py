@@ -1,0 +1,73 @@
+"""MQTT topic names, built in one place so the layout is documented and testable.
+
+Layout (``<root>`` = ``<prefix>/<device_id>``)::
+
+    <root>/status               retained JSON StatusPayload (online | offline | stopped)
+    <root>/available            retained plain text twin: online | offline | stopped
+                                (Home Assistant ``availability_topic`` reads it as is)
+    <root>/telemetry            periodic stats JSON
+    <root>/<camera_id>/mask     MaskEvent JSON
+    <root>/<camera_id>/<kind>   other per-camera events
+
+Every level is checked: '+' and '#' are subscription wildcards and '/' would add a level, so
+any of them in an id would make topics collide or become unpublishable.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FORBIDDEN = re.compile(r"[+#/\x00]")
+_MAX_TOPIC_BYTES = 65535
+
+
+def check_level(value: str, what: str) -> str:
+    """Return ``value`` if it can be one topic level, else raise ValueError naming ``what``."""
+    if not value:
+        raise ValueError(f"{what} must not be empty (it is a topic level)")
+    if _FORBIDDEN.search(value):
+        raise ValueError(
+            f"{what} {value!r} must not contain '/', '+', '#' or NUL (it is one topic level)"
+        )
+    return value
+
+
+class Topics:
+    """The topic names of one device."""
+
+    def __init__(self, prefix: str, device_id: str) -> None:
+        self._prefix = check_level(prefix, "topic prefix")
+        self._device_id = check_level(device_id, "device id")
+
+    @property
+    def root(self) -> str:
+        """``<prefix>/<device_id>``: everything this device publishes lies below it."""
+        return f"{self._prefix}/{self._device_id}"
+
+    @property
+    def status(self) -> str:
+        """Retained JSON status; also the topic of the will."""
+        return f"{self.root}/status"
+
+    @property
+    def available(self) -> str:
+        """Retained plain-text twin of ``status`` for tools that want a bare word."""
+        return f"{self.root}/available"
+
+    @property
+    def telemetry(self) -> str:
+        """Periodic statistics."""
+        return f"{self.root}/telemetry"
+
+    def event(self, camera_id: str, kind: str) -> str:
+        """``<root>/<camera_id>/<kind>`` for events of one camera."""
+        topic = (
+            f"{self.root}/{check_level(camera_id, 'camera id')}/{check_level(kind, 'event kind')}"
+        )
+        if len(topic.encode("utf-8")) > _MAX_TOPIC_BYTES:
+            raise ValueError(f"topic is longer than {_MAX_TOPIC_BYTES} bytes: {topic[:80]}...")
+        return topic
+
+    def mask(self, camera_id: str) -> str:
+        """``<root>/<camera_id>/mask`` for MaskEvent documents."""
+        return self.event(camera_id, "mask")

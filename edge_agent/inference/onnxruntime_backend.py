@@ -1,0 +1,133 @@
+"""ONNX Runtime backend: runs the ONNX models (real or stand-in) where there is no TensorRT.
+
+Used on development machines and CI (CPU) and as a fallback on Jetson. `onnxruntime` is
+imported inside the constructor, so importing this module (e.g. for type checks or the CLI's
+help) works on a device that only has TensorRT. Every failure ONNX Runtime can raise while
+loading or running a model is re-raised as a ModelContractError naming the model file, because
+ORT's own messages do not say which of several loaded models failed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edge_agent.errors import ConfigError, EdgeAgentError, InputNotFoundError, ModelContractError
+from edge_agent.inference.backend import Dim, TensorSpec
+from edge_agent.inference.contract import UNNAMED_DIM, check_batch
+
+DEFAULT_PROVIDERS: Tuple[str, ...] = ("CPUExecutionProvider",)
+
+# ORT reports element types as 'tensor(<onnx name>)'; the contract speaks numpy names.
+_ORT_TO_NUMPY: Dict[str, str] = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int64)": "int64",
+    "tensor(int32)": "int32",
+    "tensor(int16)": "int16",
+    "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool",
+    "tensor(string)": "str",
+}
+
+
+def numpy_dtype_name(ort_type: str) -> str:
+    """'tensor(float)' -> 'float32'; unknown types pass through unchanged (and fail contracts)."""
+    return _ORT_TO_NUMPY.get(ort_type, ort_type)
+
+
+def _to_spec(node: Any) -> TensorSpec:
+    """TensorSpec of an ORT NodeArg; unnamed dynamic dims become '?'."""
+    dims: List[Dim] = []
+    for d in node.shape:
+        if isinstance(d, int) or (isinstance(d, str) and d):
+            dims.append(d)
+        else:
+            dims.append(UNNAMED_DIM)
+    return TensorSpec(name=node.name, dtypes=(numpy_dtype_name(node.type),), shape=tuple(dims))
+
+
+class OnnxRuntimeBackend:
+    """An ONNX model loaded in an ONNX Runtime InferenceSession (implements InferenceBackend).
+
+    `providers` are ORT execution provider names in priority order (empty = CPU); each must be
+    available in the installed onnxruntime build. `threads` > 0 pins intra-op threads (useful
+    when several models share a small CPU); 0 lets ORT use every core.
+    """
+
+    def __init__(self, model_path: Path, providers: Sequence[str], threads: int = 0) -> None:
+        import onnxruntime
+
+        self.model_path = Path(model_path)
+        available = list(onnxruntime.get_available_providers())
+        wanted = list(providers) or list(DEFAULT_PROVIDERS)
+        unknown = [p for p in wanted if p not in available]
+        if unknown:
+            raise ConfigError(
+                f"models.providers names {', '.join(unknown)}, which this onnxruntime build "
+                f"does not have",
+                f"set models.providers to some of: {', '.join(available)}",
+            )
+        if threads < 0:
+            raise ConfigError(
+                f"ONNX Runtime thread count {threads} is negative", "use 0 (all cores) or more"
+            )
+        if not self.model_path.is_file():
+            raise InputNotFoundError(
+                f"model file {self.model_path} does not exist",
+                "check the models directory, or generate a stand-in with "
+                "`edge-agent models standin <name> --out <dir>`",
+            )
+        options = onnxruntime.SessionOptions()
+        if threads > 0:
+            options.intra_op_num_threads = threads
+        try:
+            self._session: Optional[Any] = onnxruntime.InferenceSession(
+                str(self.model_path), sess_options=options, providers=wanted
+            )
+        except Exception as exc:  # ORT's pybind errors share no base but Exception
+            raise ModelContractError(
+                f"ONNX Runtime cannot load model file {self.model_path}: {exc}",
+                "the file is corrupt or not an ONNX model: download or regenerate it",
+            ) from exc
+        self._inputs = tuple(_to_spec(n) for n in self._session.get_inputs())
+        self._outputs = tuple(_to_spec(n) for n in self._session.get_outputs())
+        self.providers: Tuple[str, ...] = tuple(self._session.get_providers())
+
+    @property
+    def inputs(self) -> Sequence[TensorSpec]:
+        """Input tensors as the model file declares them."""
+        return self._inputs
+
+    @property
+    def outputs(self) -> Sequence[TensorSpec]:
+        """Output tensors as the model file declares them."""
+        return self._outputs
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        """Run one batch; returns every output by name."""
+        session = self._session
+        if session is None:
+            raise EdgeAgentError(f"model {self.model_path} was used after close()")
+        check_batch(feeds, self._inputs)
+        names = [o.name for o in self._outputs]
+        try:
+            results = session.run(names, dict(feeds))
+        except Exception as exc:  # ORT's pybind errors share no base but Exception
+            raise ModelContractError(
+                f"ONNX Runtime failed running model {self.model_path}: {exc}",
+                "check that the model file is the one its manifest describes; if it is, "
+                "report this message as a bug",
+            ) from exc
+        return {name: np.asarray(value) for name, value in zip(names, results)}
+
+    def close(self) -> None:
+        """Drop the session; ORT frees its memory and thread pool when it is collected."""
+        self._session = None

@@ -1,0 +1,83 @@
+"""PeopleSemSegNet on any backend: frames in, decoded class maps and stage timings out.
+
+Holds the model-family code (preprocess, decode) and the backend together so that the
+inference loop deals only in frames and results, and so the benchmark can time exactly the
+same calls the daemon makes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import List, Sequence, Tuple
+
+from edge_agent.errors import ModelContractError
+from edge_agent.frames import Frame
+from edge_agent.inference.backend import InferenceBackend
+from edge_agent.models import semseg
+
+OUTPUT_NAME = "argmax_1"
+
+
+@dataclass(frozen=True)
+class SegBatchResult:
+    """Decoded outputs of one batch and how long each stage took for the whole batch."""
+
+    outputs: List[semseg.SegOutput]
+    preprocess_ms: float
+    inference_ms: float
+    decode_ms: float
+
+
+class SemSegEngine:
+    """Runs PeopleSemSegNet on batches of frames through an InferenceBackend."""
+
+    def __init__(self, backend: InferenceBackend, model_name: str, standin: bool) -> None:
+        self._backend = backend
+        self.model_name = model_name
+        self.standin = standin
+        inputs = list(backend.inputs)
+        if len(inputs) != 1:
+            raise ModelContractError(
+                f"{model_name} has {len(inputs)} inputs, PeopleSemSegNet has exactly one",
+                "use a PeopleSemSegNet deployable ONNX (or a stand-in from "
+                "`edge-agent models standin`)",
+            )
+        self._input_name = inputs[0].name
+        if OUTPUT_NAME not in {spec.name for spec in backend.outputs}:
+            raise ModelContractError(
+                f"{model_name} has no output named {OUTPUT_NAME!r}",
+                "use a PeopleSemSegNet deployable ONNX (v2 vanilla UNet or ShuffleSeg)",
+            )
+        batch_dim = inputs[0].shape[0] if inputs[0].shape else 1
+        self.max_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else 0
+
+    def infer(self, frames: Sequence[Frame]) -> SegBatchResult:
+        """Preprocess, run and decode one batch; one output per frame, in order."""
+        if self.max_batch and len(frames) > self.max_batch:
+            raise ValueError(f"batch of {len(frames)} exceeds the engine's {self.max_batch}")
+        start = time.perf_counter()
+        blob = semseg.preprocess([frame.pixels for frame in frames])
+        preprocessed = time.perf_counter()
+        raw = self._backend.run({self._input_name: blob})[OUTPUT_NAME]
+        inferred = time.perf_counter()
+        class_maps = semseg.decode_class_maps(raw)
+        outputs = semseg.split_batch(class_maps, [frame.size_wh for frame in frames])
+        decoded = time.perf_counter()
+        return SegBatchResult(
+            outputs=outputs,
+            preprocess_ms=(preprocessed - start) * 1000.0,
+            inference_ms=(inferred - preprocessed) * 1000.0,
+            decode_ms=(decoded - inferred) * 1000.0,
+        )
+
+    def close(self) -> None:
+        """Release the backend."""
+        self._backend.close()
+
+
+def batch_limits(engine_max_batch: int, cameras: int) -> Tuple[int, int]:
+    """(batch size to aim for, hard limit): never more frames than cameras or the engine takes."""
+    limit = engine_max_batch if engine_max_batch > 0 else cameras
+    target = max(1, min(limit, cameras))
+    return target, limit

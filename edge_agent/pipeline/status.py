@@ -1,0 +1,58 @@
+"""A point-in-time view of the running agent, and its one-line rendering.
+
+The same snapshot feeds the live terminal line, the periodic log line and (later) the
+systemd STATUS= string and telemetry, so all of them always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List
+
+
+@dataclass(frozen=True)
+class CameraLine:
+    """Per-camera figures for the status line."""
+
+    camera_id: str
+    state: str
+    fps: float
+    frames_dropped: int
+    reconnects: int
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    """Everything the status line shows."""
+
+    uptime_s: float
+    cameras: List[CameraLine]
+    inference_ms: float
+    stage_ms: Dict[str, float]
+    events_published: int
+    events_acknowledged: int
+    events_pending: int
+    broker: str
+
+    def frames_dropped(self) -> int:
+        """Dropped frames over all cameras."""
+        return sum(camera.frames_dropped for camera in self.cameras)
+
+
+def format_status_line(snapshot: StatusSnapshot) -> str:
+    """One line such as
+    `lobby 9.8fps | semseg 41.2ms | events 120 (acked 118) | dropped 3 | broker up`.
+
+    One line, because journals and terminals both show it best that way.
+    """
+    parts = []
+    for camera in snapshot.cameras:
+        if camera.state == "streaming":
+            parts.append(f"{camera.camera_id} {camera.fps:.1f}fps")
+        else:
+            parts.append(f"{camera.camera_id} {camera.state}")
+    parts.append(f"semseg {snapshot.inference_ms:.1f}ms")
+    parts.append(f"events {snapshot.events_published} (acked {snapshot.events_acknowledged})")
+    parts.append(f"dropped {snapshot.frames_dropped()}")
+    parts.append(f"broker {snapshot.broker}")
+    return " | ".join(parts)

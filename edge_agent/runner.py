@@ -1,0 +1,89 @@
+"""`edge-agent run`: start the agent, show status, and stop cleanly on a signal.
+
+SIGINT and SIGTERM only set an event; the main thread then stops the agent in order within
+the stop budget (5 s), so systemd's stop and Ctrl-C both flush what is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Any, Dict, Optional
+
+from edge_agent.console import StatusLine
+from edge_agent.daemon import Agent
+from edge_agent.pipeline.status import format_status_line
+from edge_agent.settings import AgentSettings
+
+logger = logging.getLogger(__name__)
+
+STOP_BUDGET_S = 5.0
+_TICK_S = 0.1
+
+
+def run_agent(
+    settings: AgentSettings,
+    status: StatusLine,
+    duration_s: float = 0.0,
+    stop_event: Optional[threading.Event] = None,
+    agent: Optional[Agent] = None,
+) -> Agent:
+    """Run until a signal, `stop_event`, `duration_s` elapsing (0 = forever) or all cameras end.
+
+    Raises EdgeAgentError from prepare() before anything starts. Returns the stopped agent
+    so callers (demo, tests) can read its final figures.
+    """
+    agent = agent or Agent(settings)
+    agent.prepare()
+    stop = stop_event or threading.Event()
+    restore = _install_signal_handlers(stop)
+    try:
+        agent.start()
+        started_s = time.monotonic()
+        interval_s = settings.logging.stats_interval_s
+        next_status_s = started_s + interval_s if interval_s > 0 else float("inf")
+        while not stop.wait(_TICK_S):
+            now_s = time.monotonic()
+            if duration_s and now_s - started_s >= duration_s:
+                break
+            if agent.all_cameras_ended():
+                logger.info("all cameras ended (on_eof = 'stop')")
+                break
+            if now_s >= next_status_s:
+                status.show(format_status_line(agent.snapshot()))
+                next_status_s += interval_s
+    finally:
+        status.clear()
+        agent.stop(STOP_BUDGET_S)
+        restore()
+    return agent
+
+
+def _install_signal_handlers(stop: threading.Event) -> _Restore:
+    """Route SIGINT/SIGTERM to `stop`; only possible from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return _Restore({})
+
+    def handler(signum: int, _frame: Optional[FrameType]) -> None:
+        logger.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous: Dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, handler)
+    return _Restore(previous)
+
+
+class _Restore:
+    """Puts the previous signal handlers back."""
+
+    def __init__(self, previous: Dict[signal.Signals, Any]) -> None:
+        self._previous = previous
+
+    def __call__(self) -> None:
+        for sig, old in self._previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up and run every check: ruff, mypy (strict), vermin (Python 3.8), then pytest.
+# Tests start their own mosquitto on free ports; nothing here touches a shared broker.
+set -euo pipefail
+source "$(dirname "$0")/setup-env.sh"
+ensure_system_packages
+ensure_venv test
+cd "$ROOT"
+say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench
+say "mypy (strict)"; "$VENV/bin/mypy"
+say "vermin (minimum Python 3.8)"
+"$VENV/bin/vermin" -q --no-tips --violations -t=3.8- edge_agent bench
+say "pytest"
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,53 @@
+"""Shared fixtures: a private mosquitto per test, and a guard against leaked threads.
+
+Why the thread guard: a test that leaves a non-daemon thread (or a paho network loop) running
+means some component's stop() does not release what start() acquired; in the daemon that is
+a shutdown that hangs or a connection that outlives its owner.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+from mosquitto_broker import MosquittoBroker
+
+_THREAD_GRACE_S = 2.0
+
+
+def _suspect_threads(before: List[threading.Thread]) -> List[threading.Thread]:
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before
+        and thread.is_alive()
+        and (not thread.daemon or thread.name.startswith("paho-mqtt-client-"))
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail the test if it leaves non-daemon threads or paho loops running."""
+    before = threading.enumerate()
+    yield
+    deadline = time.monotonic() + _THREAD_GRACE_S
+    leaked = _suspect_threads(before)
+    while leaked and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leaked = _suspect_threads(before)
+    if leaked:
+        pytest.fail(f"test left threads running: {[thread.name for thread in leaked]}")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A started mosquitto on a free port, stopped after the test whatever happens."""
+    instance = MosquittoBroker(tmp_path)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
