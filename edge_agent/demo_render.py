@@ -16,8 +16,15 @@ from edge_agent.events.rle import Rle, decode_rle
 
 
 def render_last_mask(clip: Path, event: Dict[str, Any], out: Path) -> Path:
-    """Write a PNG of the clip's first frame with the event's mask overlaid."""
+    """Write a PNG of the event's own frame with the event's mask overlaid.
+
+    The demo loops the clip and reads every frame, so frame_seq n (1 first) is frame
+    (n - 1) modulo the clip's length.
+    """
     capture = cv2.VideoCapture(str(clip))
+    length = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    if length > 0:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, (int(event.get("frame_seq", 1)) - 1) % length)
     ok, frame = capture.read()
     capture.release()
     if not ok:

@@ -39,6 +39,7 @@ def _event(**overrides: Any) -> MaskEvent:
         seq=7,
         standin=True,
         model="peoplesemsegnet_shuffleseg",
+        frame_seq=3,
         frame_width=960,
         frame_height=544,
         person_fraction=0.125,

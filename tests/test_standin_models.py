@@ -109,8 +109,8 @@ def test_semseg_dark_is_person_light_is_background(
         [
             np.zeros((544, 960, 3), np.uint8),
             np.full((544, 960, 3), 255, np.uint8),
+            np.full((544, 960, 3), 40, np.uint8),
             np.full((544, 960, 3), 100, np.uint8),
-            np.full((544, 960, 3), 160, np.uint8),
         ]
     )
     batch = np.concatenate([normalise(manifest, f) for f in frames])

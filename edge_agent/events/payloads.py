@@ -129,6 +129,14 @@ class MaskEvent(EventEnvelope):
 
     type: Literal["mask"] = Field("mask", description="Event kind; always 'mask'.")
     model: str = Field(..., min_length=1, description="Name of the model manifest used.")
+    frame_seq: int = Field(
+        ...,
+        ge=0,
+        description=(
+            "Number of the source frame in its camera since the agent started (1 first); lets "
+            "a consumer line the mask up with recorded video."
+        ),
+    )
     frame_width: int = Field(..., ge=1, description="Width of the captured frame in pixels.")
     frame_height: int = Field(..., ge=1, description="Height of the captured frame in pixels.")
     person_fraction: float = Field(

@@ -68,6 +68,7 @@ class MaskEventBuilder:
             seq=self._sequence.next(),
             standin=standin,
             model=model_name,
+            frame_seq=frame.seq,
             frame_width=width,
             frame_height=height,
             person_fraction=output.person_fraction(),
