@@ -1,10 +1,12 @@
-"""The inference thread: takes the newest frame of each due camera, runs a batch, hands on.
+"""Inference: a preprocess thread feeding the thread that owns the model.
 
-One thread owns the accelerator (design rule: one thread per blocking resource). Frames are
-taken from latest-frame slots, so when inference is slower than capture the slots drop and
-count old frames instead of queueing them. Results go to the event thread through a small
-bounded queue; when that queue is full this thread waits, which again makes capture drop
-frames rather than memory grow.
+The inference thread does nothing but run the model (design rule: one thread per blocking
+resource), so the accelerator never waits for CPU preprocessing: the `preprocess` thread takes
+the newest frame of each due camera, builds the next batch's input while the current one runs,
+and hands it over through a one-slot queue. Frames are taken from latest-frame slots, so when
+inference is slower than capture the slots drop and count old frames instead of queueing them.
+Results go to the event thread through a small bounded queue; when that is full the inference
+thread waits, which again makes capture drop frames rather than memory grow.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import List, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
 from typing_extensions import Protocol
 
 from edge_agent.frames import Frame
 from edge_agent.pipeline.rate_gate import RateGate
-from edge_agent.pipeline.semseg_engine import SegBatchResult, SemSegEngine
+from edge_agent.pipeline.semseg_engine import PreparedBatch, SegBatchResult, SemSegEngine
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ _HANDOFF_TIMEOUT_S = 0.1
 
 
 class FrameSlot(Protocol):
-    """What the inference thread needs from a camera's latest-frame slot."""
+    """What the preprocess thread needs from a camera's latest-frame slot."""
 
     def take(self, timeout_s: float) -> Optional[Frame]:
         """Newest frame not yet taken, or None after timeout_s."""
@@ -42,6 +44,17 @@ class InferredBatch:
 
     frames: List[Frame]
     result: SegBatchResult
+
+
+def _put_until(target: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
+    """Blocking put that gives up only once `stop` is set; True when the item was queued."""
+    while True:
+        try:
+            target.put(item, timeout=_HANDOFF_TIMEOUT_S)
+            return True
+        except queue.Full:
+            if stop.is_set():
+                return False
 
 
 class InferenceWorker:
@@ -58,8 +71,10 @@ class InferenceWorker:
         self._slots = dict(slots)
         self._gate = gate
         self._results = results
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._prepared: queue.Queue[PreparedBatch] = queue.Queue(maxsize=1)
+        self._stop_collecting = threading.Event()
+        self._stop_running = threading.Event()
+        self._threads: List[threading.Thread] = []
         self.batches = 0
         self.frames = 0
         self.failures = 0
@@ -67,15 +82,22 @@ class InferenceWorker:
         self.last_batch_monotonic_s = 0.0
 
     def start(self) -> None:
-        """Start the thread."""
-        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
-        self._thread.start()
+        """Start the inference thread, then the preprocess thread that feeds it."""
+        for name, target in (("inference", self._run), ("preprocess", self._collect_loop)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout_s: float) -> None:
-        """Finish the batch in progress, hand it on, and end the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        """Stop taking frames, finish what was prepared, hand it on, and end both threads."""
+        deadline = time.monotonic() + timeout_s
+        self._stop_collecting.set()
+        for thread in reversed(self._threads):  # preprocess first, then inference
+            if thread.name == "inference":
+                self._stop_running.set()
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # preprocess thread
 
     def _collect(self) -> List[Frame]:
         now_s = time.monotonic()
@@ -90,46 +112,60 @@ class InferenceWorker:
                     frames.append(frame)
         return frames
 
-    def _idle_wait(self) -> None:
-        """Block briefly on the slot that is due soonest, so an idle loop does not spin."""
+    def _wait_for_frame(self) -> List[Frame]:
+        """Block briefly on the camera due soonest, so an idle loop does not spin."""
         now_s = time.monotonic()
         camera_id = min(self._slots, key=lambda cid: self._gate.wait_s(cid, now_s))
         wait_s = self._gate.wait_s(camera_id, now_s)
         if wait_s > 0:
-            self._stop.wait(min(wait_s, _IDLE_WAIT_S))
-            return
+            self._stop_collecting.wait(min(wait_s, _IDLE_WAIT_S))
+            return []
         frame = self._slots[camera_id].take(_IDLE_WAIT_S)
-        if frame is not None:
-            self._process([frame])
+        return [frame] if frame is not None else []
 
-    def _process(self, frames: List[Frame]) -> None:
-        now_s = time.monotonic()
-        for frame in frames:
-            self._gate.mark_run(frame.camera_id, now_s)
-        try:
-            result = self._engine.infer(frames)
-        except Exception as err:  # noqa: BLE001 - one bad batch must not stop the thread
-            self.failures += 1
-            self.last_error = str(err)
-            logger.exception("inference failed for cameras %s", [f.camera_id for f in frames])
-            return
-        self.batches += 1
-        self.frames += len(frames)
-        self.last_batch_monotonic_s = time.monotonic()
-        batch = InferredBatch(frames, result)
-        while True:
+    def _collect_loop(self) -> None:
+        while not self._stop_collecting.is_set():
+            frames = self._collect() or self._wait_for_frame()
+            if not frames:
+                continue
+            now_s = time.monotonic()
+            for frame in frames:
+                self._gate.mark_run(frame.camera_id, now_s)
             try:
-                self._results.put(batch, timeout=_HANDOFF_TIMEOUT_S)
-                return
-            except queue.Full:
-                if self._stop.is_set():
-                    logger.warning("event thread is not draining; %d results lost", len(frames))
-                    return
+                prepared = self._engine.prepare(frames)
+            except Exception as err:  # noqa: BLE001 - one bad frame must not stop the thread
+                self._record_failure(err, frames)
+                continue
+            _put_until(self._prepared, prepared, self._stop_collecting)
+
+    # inference thread
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            frames = self._collect()
-            if frames:
-                self._process(frames)
-            else:
-                self._idle_wait()
+        while True:
+            try:
+                prepared = self._prepared.get(timeout=_HANDOFF_TIMEOUT_S)
+            except queue.Empty:
+                if self._stop_running.is_set():
+                    return
+                continue
+            try:
+                result = self._engine.run(prepared)
+            except Exception as err:  # noqa: BLE001 - one bad batch must not stop the thread
+                self._record_failure(err, prepared.frames)
+                continue
+            self.batches += 1
+            self.frames += len(prepared.frames)
+            self.last_batch_monotonic_s = time.monotonic()
+            batch = InferredBatch(prepared.frames, result)
+            if not _put_until(self._results, batch, self._stop_running):
+                logger.warning("event thread is not draining; %d results lost", len(batch.frames))
+
+    def _record_failure(self, err: Exception, frames: List[Frame]) -> None:
+        self.failures += 1
+        self.last_error = str(err)
+        logger.error(
+            "inference failed for cameras %s: %s",
+            [f.camera_id for f in frames],
+            err,
+            exc_info=logger.isEnabledFor(logging.DEBUG),
+        )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
+
+import numpy as np
 
 from edge_agent.errors import ModelContractError
 from edge_agent.frames import Frame
@@ -17,6 +19,15 @@ from edge_agent.inference.backend import InferenceBackend
 from edge_agent.models import semseg
 
 OUTPUT_NAME = "argmax_1"
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Frames and their network input, ready to run; made off the inference thread."""
+
+    frames: List[Frame]
+    blob: np.ndarray
+    preprocess_ms: float
 
 
 @dataclass(frozen=True)
@@ -52,32 +63,35 @@ class SemSegEngine:
         batch_dim = inputs[0].shape[0] if inputs[0].shape else 1
         self.max_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else 0
 
-    def infer(self, frames: Sequence[Frame]) -> SegBatchResult:
-        """Preprocess, run and decode one batch; one output per frame, in order."""
+    def prepare(self, frames: Sequence[Frame]) -> PreparedBatch:
+        """Preprocess a batch. Separate from run() so it can overlap the previous inference."""
+        if not frames:
+            raise ValueError("a batch needs at least one frame")
         if self.max_batch and len(frames) > self.max_batch:
             raise ValueError(f"batch of {len(frames)} exceeds the engine's {self.max_batch}")
         start = time.perf_counter()
         blob = semseg.preprocess([frame.pixels for frame in frames])
-        preprocessed = time.perf_counter()
-        raw = self._backend.run({self._input_name: blob})[OUTPUT_NAME]
+        return PreparedBatch(list(frames), blob, (time.perf_counter() - start) * 1000.0)
+
+    def run(self, batch: PreparedBatch) -> SegBatchResult:
+        """Run and decode a prepared batch; one output per frame, in order."""
+        start = time.perf_counter()
+        raw = self._backend.run({self._input_name: batch.blob})[OUTPUT_NAME]
         inferred = time.perf_counter()
         class_maps = semseg.decode_class_maps(raw)
-        outputs = semseg.split_batch(class_maps, [frame.size_wh for frame in frames])
+        outputs = semseg.split_batch(class_maps, [frame.size_wh for frame in batch.frames])
         decoded = time.perf_counter()
         return SegBatchResult(
             outputs=outputs,
-            preprocess_ms=(preprocessed - start) * 1000.0,
-            inference_ms=(inferred - preprocessed) * 1000.0,
+            preprocess_ms=batch.preprocess_ms,
+            inference_ms=(inferred - start) * 1000.0,
             decode_ms=(decoded - inferred) * 1000.0,
         )
+
+    def infer(self, frames: Sequence[Frame]) -> SegBatchResult:
+        """Preprocess, run and decode one batch on the calling thread."""
+        return self.run(self.prepare(frames))
 
     def close(self) -> None:
         """Release the backend."""
         self._backend.close()
-
-
-def batch_limits(engine_max_batch: int, cameras: int) -> Tuple[int, int]:
-    """(batch size to aim for, hard limit): never more frames than cameras or the engine takes."""
-    limit = engine_max_batch if engine_max_batch > 0 else cameras
-    target = max(1, min(limit, cameras))
-    return target, limit
