@@ -8,6 +8,7 @@ exit code from errors.ExitCode (documented in the README); a traceback is shown 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -58,13 +59,15 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
     demo.add_argument("--duration-s", type=float, default=15.0)
     demo.add_argument("--broker", default="", help="HOST:PORT of a broker to use instead")
+    run.set_defaults(handler=_cmd_run)
+    config.set_defaults(handler=_cmd_config)
+    models.set_defaults(handler=_cmd_models)
+    demo.set_defaults(handler=_cmd_demo)
+    for module_name in COMMAND_MODULES:
+        # Each module adds its sub-command(s) with set_defaults(handler=...); heavy imports
+        # stay inside the handlers so `edge-agent --help` starts fast.
+        importlib.import_module(module_name).register(commands)
     return parser
-
-
-def _configure(level: str) -> object:
-    from edge_agent.console import configure_logging
-
-    return configure_logging(level)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -123,12 +126,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.workdir, args.duration_s, args.broker)
 
 
-_HANDLERS = {
-    "run": _cmd_run,
-    "config": _cmd_config,
-    "models": _cmd_models,
-    "demo": _cmd_demo,
-}
+# Modules that contribute sub-commands through `register(subparsers)`.
+COMMAND_MODULES: List[str] = []
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -142,7 +141,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return ExitCode.USAGE
     try:
-        return int(_HANDLERS[args.command](args))
+        return int(args.handler(args))
     except EdgeAgentError as err:
         print(err.user_message(), file=sys.stderr)
         return int(err.exit_code)

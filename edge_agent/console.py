@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import TextIO
+from typing import Optional, TextIO
 
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -57,8 +57,13 @@ class StatusLine:
                 self._shown = False
 
 
-def configure_logging(level: str, stream: TextIO = sys.stderr) -> StatusLine:
-    """Set up root logging once for the process and return the status line writer."""
+def configure_logging(level: str, stream: Optional[TextIO] = None) -> StatusLine:
+    """Set up root logging once for the process and return the status line writer.
+
+    The stream is looked up at call time: a default bound at import would pin whatever
+    sys.stderr was then (a test harness's capture, say) for the life of the process.
+    """
+    stream = stream if stream is not None else sys.stderr
     interactive = bool(getattr(stream, "isatty", lambda: False)())
     status = StatusLine(stream, interactive)
     handler = _LineAwareHandler(stream, status)

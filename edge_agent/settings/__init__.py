@@ -1,0 +1,90 @@
+"""Configuration: one pydantic model per concern, read from TOML plus EDGE_AGENT_* variables.
+
+Validated once at start-up (and again on reload); runtime state never lives here. Every
+field has a description that names its unit and what to set, because `config schema`,
+`config check` and `deploy/agent.example.toml` are generated from or checked against them.
+Environment overrides use `__` between levels, e.g. EDGE_AGENT_MQTT__HOST=broker.local.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Tuple, Type
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from edge_agent.settings.cameras import CameraSettings, ZoneSettings
+from edge_agent.settings.device import DeviceSettings
+from edge_agent.settings.logging import LoggingSettings
+from edge_agent.settings.models import ModelsSettings, SemSegSettings
+from edge_agent.settings.mqtt import MqttSettings
+
+DEFAULT_CONFIG_PATH = Path("/etc/edge-agent/agent.toml")
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "AgentSettings",
+    "CameraSettings",
+    "DeviceSettings",
+    "LoggingSettings",
+    "ModelsSettings",
+    "MqttSettings",
+    "SemSegSettings",
+    "ZoneSettings",
+    "enabled_cameras",
+    "settings_from_mapping",
+]
+
+
+class AgentSettings(BaseSettings):
+    """The whole configuration of one agent."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EDGE_AGENT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    device: DeviceSettings = Field(default_factory=DeviceSettings, description="This device.")
+    cameras: List[CameraSettings] = Field(
+        default_factory=list, description="Video sources; each one runs in its own thread."
+    )
+    models: ModelsSettings = Field(default_factory=ModelsSettings, description="Models.")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
+    logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
+
+    @model_validator(mode="after")
+    def _check_cameras(self) -> AgentSettings:
+        ids = [camera.id for camera in self.cameras]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"camera ids must be unique; repeated: {duplicates}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: Type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> Tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables override the file (passed as init values)."""
+        return (env_settings, init_settings)
+
+
+def settings_from_mapping(data: Dict[str, Any]) -> AgentSettings:
+    """Build settings from a parsed TOML document plus the environment."""
+    return AgentSettings(**data)
+
+
+def enabled_cameras(settings: AgentSettings) -> List[CameraSettings]:
+    """Cameras the agent should open."""
+    return [camera for camera in settings.cameras if camera.enabled]

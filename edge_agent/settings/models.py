@@ -1,0 +1,68 @@
+"""Model settings: where models live, which backend runs them, per-model options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+from pydantic import Field
+from typing_extensions import Literal
+
+from edge_agent.settings.base import StrictModel
+
+
+class SemSegSettings(StrictModel):
+    """PeopleSemSegNet: person masks and zone coverage."""
+
+    enabled: bool = Field(True, description="Run person segmentation on every camera.")
+    variant: Literal["shuffleseg", "vanilla_unet"] = Field(
+        "shuffleseg",
+        description=(
+            "Model variant: 'shuffleseg' (fast, for Nano/NX) or 'vanilla_unet' (more accurate, "
+            "for Orin)."
+        ),
+    )
+    rate_hz: float = Field(
+        2.0,
+        ge=0.0,
+        description=(
+            "Mask events per second per camera (each is one inference); 0 = as fast as "
+            "the device allows."
+        ),
+    )
+    mask_width: int = Field(
+        240, ge=8, le=3840, description="Width in pixels of the mask carried in mask events."
+    )
+    mask_height: int = Field(
+        136, ge=8, le=2160, description="Height in pixels of the mask carried in mask events."
+    )
+
+
+class ModelsSettings(StrictModel):
+    """Where models live and how they run."""
+
+    dir: Path = Field(
+        Path("/var/lib/edge-agent/models"),
+        description=(
+            "Folder holding model files (<name>.onnx plus <name>.manifest.json); create "
+            "stand-ins with `edge-agent models standin NAME --out DIR`."
+        ),
+    )
+    backend: Literal["onnxruntime", "tensorrt"] = Field(
+        "onnxruntime",
+        description="Inference backend: 'onnxruntime' (CPU anywhere) or 'tensorrt' (Jetson/GPU).",
+    )
+    providers: List[str] = Field(
+        default_factory=lambda: ["CPUExecutionProvider"],
+        min_length=1,
+        description=(
+            "ONNX Runtime execution providers in order of preference, e.g. "
+            "['CUDAExecutionProvider', 'CPUExecutionProvider']."
+        ),
+    )
+    threads: int = Field(
+        0, ge=0, description="ONNX Runtime intra-op threads; 0 = one per CPU core."
+    )
+    semseg: SemSegSettings = Field(
+        default_factory=SemSegSettings, description="PeopleSemSegNet settings."
+    )
