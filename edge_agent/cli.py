@@ -59,6 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
     demo.add_argument("--duration-s", type=float, default=15.0)
     demo.add_argument("--broker", default="", help="HOST:PORT of a broker to use instead")
+    demo.add_argument("--clip", type=Path, default=None, help="a video file instead of the sample")
     run.set_defaults(handler=_cmd_run)
     config.set_defaults(handler=_cmd_config)
     models.set_defaults(handler=_cmd_models)
@@ -123,7 +124,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from edge_agent.demo import run_demo
 
-    return run_demo(args.workdir, args.duration_s, args.broker)
+    return run_demo(args.workdir, args.duration_s, args.broker, args.clip)
 
 
 # Modules that contribute sub-commands through `register(subparsers)`.

@@ -12,9 +12,9 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
-from edge_agent.capture.sample_footage import ensure_sample
+from edge_agent.capture.sample_footage import SampleClip, ensure_sample
 from edge_agent.config_file import load_settings
 from edge_agent.console import configure_logging
 from edge_agent.demo_render import render_last_mask
@@ -34,7 +34,7 @@ def _say(text: str) -> None:
 def demo_config(clip: Path, models_dir: Path, host: str, port: int) -> str:
     """The TOML config the demo runs with; written out so users can reuse it."""
     return f"""# Written by `edge-agent demo`. Run it again with:
-#   edge-agent run --config {models_dir.parent / 'agent.toml'}
+#   edge-agent run --config {models_dir.parent / "agent.toml"}
 [device]
 id = "demo-device"
 name = "edge-agent demo"
@@ -73,6 +73,14 @@ stats_interval_s = 2.0
 """
 
 
+def preflight_clip(path: Path) -> None:
+    """Refuse a --clip that OpenCV cannot read, before starting anything."""
+    from edge_agent.capture.preflight import preflight
+    from edge_agent.settings import CameraSettings
+
+    preflight(CameraSettings(id="sample", url=str(path)))
+
+
 def _parse_broker(value: str) -> List[Any]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
@@ -80,11 +88,17 @@ def _parse_broker(value: str) -> List[Any]:
     return [host, int(port)]
 
 
-def run_demo(workdir: Path, duration_s: float, broker: str) -> int:
+def run_demo(
+    workdir: Path, duration_s: float, broker: str, clip_path: Optional[Path] = None
+) -> int:
     """Run the demo; returns the exit code."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    clip = ensure_sample(workdir / "footage", log=_say)
+    if clip_path is not None:
+        preflight_clip(clip_path)
+        clip = SampleClip(clip_path.resolve(), False, "given with --clip")
+    else:
+        clip = ensure_sample(workdir / "footage", log=_say)
     if clip.synthetic:
         _say(f"using a SYNTHETIC clip ({clip.source}); figures are not from real footage")
     else:

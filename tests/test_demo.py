@@ -1,0 +1,37 @@
+"""The demo command end to end on a small clip: private broker, stand-in model, PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+
+from edge_agent.capture.sample_footage import write_synthetic_clip
+from edge_agent.cli import main
+from edge_agent.errors import ExitCode
+
+
+def test_demo_runs_and_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clip = write_synthetic_clip(tmp_path / "clip.avi", width=320, height=240, fps=10, seconds=2)
+    code = main(
+        ["demo", "--workdir", str(tmp_path / "demo"), "--duration-s", "3", "--clip", str(clip)]
+    )
+    err = capsys.readouterr().err
+    assert code == ExitCode.OK, err
+    assert "started a private mosquitto" in err
+    assert "/mask seq=" in err and "STAND-IN" in err
+    png = cv2.imread(str(tmp_path / "demo" / "last_mask.png"))
+    assert png is not None and png.shape == (240, 320, 3)
+    assert (tmp_path / "demo" / "agent.toml").is_file()
+
+
+def test_demo_rejects_bad_clip_and_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = ["demo", "--workdir", str(tmp_path), "--clip", str(tmp_path / "none.avi")]
+    assert main(missing) == ExitCode.NO_INPUT
+    clip = write_synthetic_clip(tmp_path / "c.avi", width=64, height=48, fps=5, seconds=0.4)
+    bad_broker = ["demo", "--workdir", str(tmp_path), "--clip", str(clip), "--broker", "nope"]
+    assert main(bad_broker) == ExitCode.CONFIG
+    assert "HOST:PORT" in capsys.readouterr().err
