@@ -52,6 +52,13 @@ def _build_parser() -> argparse.ArgumentParser:
     standin.add_argument("name", help="model name, or 'all'")
     standin.add_argument("--out", type=Path, required=True, help="output folder")
     model_commands.add_parser("list", help="list the known model manifests")
+    fetch = model_commands.add_parser(
+        "fetch", help="download an NGC model, verify its sha256 and install it (resumable)"
+    )
+    fetch.add_argument("name", help="model name (see `models list`)")
+    fetch.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"))
+    fetch.add_argument("--url", default="", help="download from here instead of the manifest")
+    fetch.add_argument("--sha256", default="", help="expected ONNX sha256 (overrides manifest)")
 
     demo = commands.add_parser(
         "demo", help="run on the sample clip with stand-in models and a local broker"
@@ -75,11 +82,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from edge_agent.config_file import load_settings
     from edge_agent.console import configure_logging
     from edge_agent.runner import run_agent
+    from edge_agent.service.journal import use_journal_if_attached
     from edge_agent.settings import DEFAULT_CONFIG_PATH
 
-    settings = load_settings(args.config or DEFAULT_CONFIG_PATH)
+    config_path = args.config or DEFAULT_CONFIG_PATH
+    settings = load_settings(config_path)
     status = configure_logging(settings.logging.level)
-    run_agent(settings, status, duration_s=args.duration_s)
+    use_journal_if_attached()
+    run_agent(settings, status, duration_s=args.duration_s, config_path=config_path)
     return ExitCode.OK
 
 
@@ -118,7 +128,15 @@ def _cmd_models(args: argparse.Namespace) -> int:
             manifest = load_manifest(name)
             print(f"{name:32s} {manifest.ngc_model}:{manifest.ngc_version}")
         return ExitCode.OK
-    raise EdgeAgentError("models needs an action", "use `edge-agent models standin` or `list`")
+    if args.models_command == "fetch":
+        from edge_agent.models.fetch import fetch_model
+
+        path = fetch_model(args.name, args.models_dir, url=args.url, sha256=args.sha256)
+        print(f"installed {args.name}: {path}")
+        return ExitCode.OK
+    raise EdgeAgentError(
+        "models needs an action", "use `edge-agent models standin`, `list` or `fetch`"
+    )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -128,7 +146,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 # Modules that contribute sub-commands through `register(subparsers)`.
-COMMAND_MODULES: List[str] = []
+COMMAND_MODULES: List[str] = [
+    "edge_agent.cli_doctor",
+    "edge_agent.cli_engines",
+    "edge_agent.eval.cli",
+    "edge_agent.powermode.cli",
+]
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -12,14 +12,17 @@ import logging
 import queue
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from edge_agent import __version__
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
 from edge_agent.device_id import resolve_device_id
 from edge_agent.errors import ConfigError
+from edge_agent.events.ha_discovery import HaDiscovery
+from edge_agent.events.occupancy import OccupancyTap
 from edge_agent.events.sequence import SequenceCounter
+from edge_agent.events.telemetry import TelemetryReporter
 from edge_agent.events.topics import Topics
 from edge_agent.inference.contract import check_contract
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
@@ -32,8 +35,11 @@ from edge_agent.pipeline.rate_gate import RateGate
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
 from edge_agent.pipeline.timing import StageTimings
+from edge_agent.service.reload import ReloadPlan, plan_reload
+from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
 from edge_agent.settings import AgentSettings, enabled_cameras
-from edge_agent.transport.mqtt_client import MqttPublisher
+from edge_agent.transport.durable_publisher import DurablePublisher
+from edge_agent.transport.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +80,11 @@ class _Parts:
     device_id: str
     engine: SemSegEngine
     cameras: List[CameraWorker]
-    publisher: MqttPublisher
+    publisher: DurablePublisher
     inference: InferenceWorker
     events: EventWorker
     timings: StageTimings
+    telemetry: TelemetryReporter
 
 
 class Agent:
@@ -92,6 +99,9 @@ class Agent:
         self._engine_loader = engine_loader
         self._parts: Optional[_Parts] = None
         self._started_monotonic_s = 0.0
+        self._events_before_reload = 0
+        self._sequence = SequenceCounter()
+        self._topics: Optional[Topics] = None
 
     @property
     def device_id(self) -> str:
@@ -118,28 +128,13 @@ class Agent:
         engine = self._engine_loader(settings)
         try:
             topics = Topics(settings.mqtt.topic_prefix, device_id)
-            publisher = MqttPublisher(settings.mqtt, device_id, __version__)
-            workers = [CameraWorker(camera) for camera in cameras]
-            results: queue.Queue[InferredBatch] = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
+            publisher = DurablePublisher(settings.mqtt, settings.outbox, device_id, __version__)
+            publisher.check()
             timings = StageTimings(STAGES)
-            inference = InferenceWorker(
-                engine,
-                {worker.camera_id: worker.slot for worker in workers},
-                RateGate(settings.models.semseg.rate_hz),
-                results,
-            )
-            builder = MaskEventBuilder(
-                device_id, cameras, settings.models.semseg, SequenceCounter()
-            )
-            events = EventWorker(
-                results,
-                builder,
-                topics,
-                publisher,
-                timings,
-                qos=settings.mqtt.qos,
-                model_name=engine.model_name,
-                standin=engine.standin,
+            telemetry = self._build_telemetry(publisher, topics, device_id, timings)
+            self._topics, self._sequence = topics, SequenceCounter()
+            workers, inference, events = self._build_pipeline(
+                settings, device_id, engine, publisher, timings
             )
         except Exception:
             engine.close()
@@ -150,7 +145,127 @@ class Agent:
                 "flagged standin=true",
                 engine.model_name,
             )
-        self._parts = _Parts(device_id, engine, workers, publisher, inference, events, timings)
+        self._parts = _Parts(
+            device_id, engine, workers, publisher, inference, events, timings, telemetry
+        )
+
+    def _build_telemetry(
+        self, publisher: DurablePublisher, topics: Topics, device_id: str, timings: StageTimings
+    ) -> TelemetryReporter:
+        """Telemetry every mqtt.telemetry_interval_s, and Home Assistant discovery hooks."""
+        mqtt = self._settings.mqtt
+        if mqtt.ha_discovery:
+            discovery = HaDiscovery(
+                topics,
+                device_id,
+                __version__,
+                enabled_cameras(self._settings),
+                mqtt.ha_discovery_prefix,
+            )
+            publisher.add_session_messages(discovery.messages)
+            publisher.add_subscription(discovery.status_topic, discovery.on_ha_status)
+        return TelemetryReporter(
+            publisher,
+            topics,
+            device_id,
+            __version__,
+            mqtt.telemetry_interval_s,
+            cameras=lambda: [worker.stats() for worker in self._require().cameras],
+            latency=timings.summaries,
+            outbox=publisher.outbox_counters,
+            session=lambda: publisher.session,
+        )
+
+    def _build_pipeline(
+        self,
+        settings: AgentSettings,
+        device_id: str,
+        engine: SemSegEngine,
+        publisher: Publisher,
+        timings: StageTimings,
+    ) -> Tuple[List[CameraWorker], InferenceWorker, EventWorker]:
+        """Cameras → inference → events for `settings`; built, not started (also on reload)."""
+        if self._topics is None:
+            raise RuntimeError("topics are set in prepare() before the pipeline is built")
+        cameras = enabled_cameras(settings)
+        workers = [CameraWorker(camera) for camera in cameras]
+        results: queue.Queue[InferredBatch] = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
+        inference = InferenceWorker(
+            engine,
+            {worker.camera_id: worker.slot for worker in workers},
+            RateGate(settings.models.semseg.rate_hz),
+            results,
+        )
+        builder = MaskEventBuilder(device_id, cameras, settings.models.semseg, self._sequence)
+        events = EventWorker(
+            results,
+            builder,
+            self._topics,
+            OccupancyTap(publisher, self._topics),
+            timings,
+            qos=settings.mqtt.qos,
+            model_name=engine.model_name,
+            standin=engine.standin,
+        )
+        return workers, inference, events
+
+    def reload(self, settings: AgentSettings) -> ReloadPlan:
+        """Apply a re-read config live, keeping the MQTT session and the engine.
+
+        Raises EdgeAgentError (nothing changed) when the new config cannot run; otherwise
+        swaps the pipeline (cameras, inference, events; computed results are drained first)
+        when it changed, and returns what was applied and what needs a restart.
+        """
+        parts = self._require()
+        plan = plan_reload(self._settings, settings)
+        if plan.pipeline_changed:
+            cameras = enabled_cameras(plan.effective)
+            if not cameras:
+                raise ConfigError(
+                    "the new config has no enabled camera",
+                    "enable at least one [[cameras]] table",
+                )
+            for camera in cameras:
+                preflight(camera)
+            workers, inference, events = self._build_pipeline(
+                plan.effective, parts.device_id, parts.engine, parts.publisher, parts.timings
+            )
+            for worker in parts.cameras:
+                worker.stop(0.5)
+            parts.inference.stop(1.0)
+            parts.events.stop(2.0)
+            self._events_before_reload += parts.events.events_published
+            parts.cameras, parts.inference, parts.events = workers, inference, events
+            events.start()
+            inference.start()
+            for worker in workers:
+                worker.start()
+        if "logging" in plan.live:
+            logging.getLogger().setLevel(plan.effective.logging.level)
+        self._settings = plan.effective
+        return plan
+
+    def camera_progress(self) -> List[CameraProgress]:
+        """Per enabled camera: state and when its last frame was processed (for the watchdog)."""
+        parts = self._require()
+        processed = parts.inference.last_processed_s()
+        by_id = {camera.id: camera for camera in self._settings.cameras}
+        progress = []
+        for worker in parts.cameras:
+            camera = by_id[worker.camera_id]
+            progress.append(
+                CameraProgress(
+                    worker.camera_id,
+                    worker.stats().state,
+                    processed.get(worker.camera_id),
+                    stall_threshold_s(
+                        self._settings.service.stall_after_s,
+                        camera.read_timeout_s,
+                        self._settings.models.semseg.rate_hz,
+                    ),
+                )
+            )
+        return progress
 
     def start(self) -> None:
         """Connect, then start cameras, inference and events, in that order."""
@@ -163,6 +278,7 @@ class Agent:
                 self._settings.mqtt.host,
                 self._settings.mqtt.port,
             )
+        parts.telemetry.start()
         parts.events.start()
         parts.inference.start()
         for worker in parts.cameras:
@@ -188,6 +304,7 @@ class Agent:
             worker.stop(left(0.1))
         parts.inference.stop(left(0.3))
         parts.events.stop(left(0.3))
+        parts.telemetry.stop(left(0.1))
         parts.publisher.stop(left(0.9))
         parts.engine.close()
         logger.info("edge-agent stopped")
@@ -214,7 +331,7 @@ class Agent:
             cameras=cameras,
             inference_ms=stage_ms.get("inference", 0.0),
             stage_ms=stage_ms,
-            events_published=parts.events.events_published,
+            events_published=self._events_before_reload + parts.events.events_published,
             events_acknowledged=stats.acknowledged,
             events_pending=stats.pending,
             broker="up" if stats.connected else "unreachable",

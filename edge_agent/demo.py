@@ -67,6 +67,9 @@ host = "{host}"
 port = {port}
 topic_prefix = "edge-agent"
 
+[outbox]
+path = "{models_dir.parent / "outbox.sqlite"}"
+
 [logging]
 level = "INFO"
 stats_interval_s = 2.0

@@ -1,7 +1,9 @@
 """`edge-agent run`: start the agent, show status, and stop cleanly on a signal.
 
 SIGINT and SIGTERM only set an event; the main thread then stops the agent in order within
-the stop budget (5 s), so systemd's stop and Ctrl-C both flush what is queued.
+the stop budget (5 s), so systemd's stop and Ctrl-C both flush what is queued. SIGHUP sets
+another event on which the main thread re-reads the config (service/reload.py); under
+systemd the ServiceLink reports readiness, status, reloads and watchdog pings from here.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import logging
 import signal
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any, Dict, Optional
 
 from edge_agent.console import StatusLine
 from edge_agent.daemon import Agent
 from edge_agent.pipeline.status import format_status_line
+from edge_agent.service.link import ServiceLink
+from edge_agent.service.reload import reload_from_file
 from edge_agent.settings import AgentSettings
 
 logger = logging.getLogger(__name__)
@@ -30,19 +35,25 @@ def run_agent(
     duration_s: float = 0.0,
     stop_event: Optional[threading.Event] = None,
     agent: Optional[Agent] = None,
+    config_path: Optional[Path] = None,
+    service: Optional[ServiceLink] = None,
 ) -> Agent:
     """Run until a signal, `stop_event`, `duration_s` elapsing (0 = forever) or all cameras end.
 
     Raises EdgeAgentError from prepare() before anything starts. Returns the stopped agent
-    so callers (demo, tests) can read its final figures.
+    so callers (demo, tests) can read its final figures. SIGHUP reloads `config_path`
+    (None: nothing to re-read, the reload only re-validates the environment).
     """
     agent = agent or Agent(settings)
+    service = service or ServiceLink.from_environ(settings.service)
     agent.prepare()
     stop = stop_event or threading.Event()
-    restore = _install_signal_handlers(stop)
+    reload = threading.Event()
+    restore = _install_signal_handlers(stop, reload)
     try:
         agent.start()
         started_s = time.monotonic()
+        service.started(started_s)
         interval_s = settings.logging.stats_interval_s
         next_status_s = started_s + interval_s if interval_s > 0 else float("inf")
         while not stop.wait(_TICK_S):
@@ -52,18 +63,28 @@ def run_agent(
             if agent.all_cameras_ended():
                 logger.info("all cameras ended (on_eof = 'stop')")
                 break
+            if reload.is_set():
+                reload.clear()
+                service.reloading()
+                outcome = reload_from_file(agent, config_path)
+                service.set_config_error(outcome.error)
+                rebuilt = outcome.plan is not None and outcome.plan.pipeline_changed
+                service.reloaded(agent, time.monotonic(), rebuilt)
+            service.tick(agent, now_s)
             if now_s >= next_status_s:
                 status.show(format_status_line(agent.snapshot()))
                 next_status_s += interval_s
     finally:
+        service.stopping()
         status.clear()
         agent.stop(STOP_BUDGET_S)
+        service.close()
         restore()
     return agent
 
 
-def _install_signal_handlers(stop: threading.Event) -> _Restore:
-    """Route SIGINT/SIGTERM to `stop`; only possible from the main thread."""
+def _install_signal_handlers(stop: threading.Event, reload: threading.Event) -> _Restore:
+    """Route SIGINT/SIGTERM to `stop`, SIGHUP to `reload`; only possible from the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return _Restore({})
 
@@ -71,10 +92,14 @@ def _install_signal_handlers(stop: threading.Event) -> _Restore:
         logger.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
 
+    def reload_handler(_signum: int, _frame: Optional[FrameType]) -> None:
+        logger.info("received SIGHUP, reloading the configuration")
+        reload.set()
+
     previous: Dict[signal.Signals, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         previous[sig] = signal.getsignal(sig)
-        signal.signal(sig, handler)
+        signal.signal(sig, reload_handler if sig == signal.SIGHUP else handler)
     return _Restore(previous)
 
 

@@ -3,7 +3,9 @@
 # Tests start their own mosquitto on free ports; nothing here touches a shared broker.
 set -euo pipefail
 source "$(dirname "$0")/setup-env.sh"
-ensure_system_packages
+# systemd: systemd-analyze (verify, security --offline) for the unit tests; dpkg-deb comes
+# with dpkg on every Debian/Ubuntu.
+ensure_system_packages systemd
 ensure_venv test
 cd "$ROOT"
 say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench

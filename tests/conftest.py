@@ -42,6 +42,13 @@ def no_leaked_threads() -> Iterator[None]:
         pytest.fail(f"test left threads running: {[thread.name for thread in leaked]}")
 
 
+@pytest.fixture(autouse=True)
+def private_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every agent a test starts (in-process or as a child) gets its own outbox file, never
+    the default /var/lib/edge-agent/outbox.sqlite that concurrent tests would share."""
+    monkeypatch.setenv("EDGE_AGENT_OUTBOX__PATH", str(tmp_path / "agent-outbox.sqlite"))
+
+
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     """A started mosquitto on a free port, stopped after the test whatever happens."""

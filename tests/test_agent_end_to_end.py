@@ -52,6 +52,8 @@ mask_width = 96
 mask_height = 54
 [mqtt]
 port = {port}
+[outbox]
+path = "{tmp_path / 'outbox.sqlite'}"
 [logging]
 stats_interval_s = 0.5
 """,

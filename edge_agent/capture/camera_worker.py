@@ -230,7 +230,8 @@ class CameraWorker:
                 self._state = "streaming"
 
     def _fail(self, message: str) -> None:
-        logger.warning("camera %s: %s", self._camera.id, message)
+        # extra= becomes the journal field CAMERA= (service/journal.py)
+        logger.warning("camera %s: %s", self._camera.id, message, extra={"camera": self._camera.id})
         with self._lock:
             self._last_error = message
 

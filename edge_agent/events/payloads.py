@@ -64,6 +64,13 @@ class EventEnvelope(_Payload):
             "network): the numbers are then not meaningful."
         ),
     )
+    replayed: bool = Field(
+        False,
+        description=(
+            "True when this copy was sent from the outbox backlog after a reconnect or "
+            "restart (it may duplicate one already delivered; deduplicate by event_id)."
+        ),
+    )
 
 
 class ZoneCoverage(_Payload):
@@ -190,4 +197,7 @@ def to_json_bytes(model: BaseModel) -> bytes:
 
 def payload_schemas() -> Dict[str, Dict[str, Any]]:
     """JSON schemas of the published documents, keyed by model name, for docs and consumers."""
-    return {model.__name__: model.model_json_schema() for model in (MaskEvent, StatusPayload)}
+    from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
+
+    models = (MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload)
+    return {model.__name__: model.model_json_schema() for model in models}

@@ -8,6 +8,9 @@ Layout (``<root>`` = ``<prefix>/<device_id>``)::
     <root>/telemetry            periodic stats JSON
     <root>/<camera_id>/mask     MaskEvent JSON
     <root>/<camera_id>/<kind>   other per-camera events
+    <root>/<camera_id>/zone/<zone>/occupancy   retained OccupancyPayload JSON
+    <root>/cmd/<verb>           commands to this device (the only topics it may read)
+    <ha_prefix>/sensor/<device_id>/<object_id>/config   Home Assistant discovery (retained)
 
 Every level is checked: '+' and '#' are subscription wildcards and '/' would add a level, so
 any of them in an id would make topics collide or become unpublishable.
@@ -71,3 +74,20 @@ class Topics:
     def mask(self, camera_id: str) -> str:
         """``<root>/<camera_id>/mask`` for MaskEvent documents."""
         return self.event(camera_id, "mask")
+
+    def occupancy(self, camera_id: str, zone: str) -> str:
+        """``<root>/<camera_id>/zone/<zone>/occupancy``: retained OccupancyPayload."""
+        camera = check_level(camera_id, "camera id")
+        return f"{self.root}/{camera}/zone/{check_level(zone, 'zone name')}/occupancy"
+
+    @property
+    def commands(self) -> str:
+        """``<root>/cmd/#``: the subscription for commands addressed to this device."""
+        return f"{self.root}/cmd/#"
+
+    def ha_config(self, ha_prefix: str, component: str, object_id: str) -> str:
+        """Home Assistant discovery topic ``<ha_prefix>/<component>/<device_id>/<id>/config``."""
+        prefix = check_level(ha_prefix, "discovery prefix")
+        component = check_level(component, "component")
+        object_id = check_level(object_id, "object id")
+        return f"{prefix}/{component}/{self._device_id}/{object_id}/config"

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from typing_extensions import Protocol
 
@@ -80,6 +80,9 @@ class InferenceWorker:
         self.failures = 0
         self.last_error = ""
         self.last_batch_monotonic_s = 0.0
+        # Per camera, when its newest frame left inference; read by the service watchdog.
+        self._processed_lock = threading.Lock()
+        self._last_processed_s: Dict[str, float] = {}
 
     def start(self) -> None:
         """Start the inference thread, then the preprocess thread that feeds it."""
@@ -96,6 +99,11 @@ class InferenceWorker:
             if thread.name == "inference":
                 self._stop_running.set()
             thread.join(max(0.0, deadline - time.monotonic()))
+
+    def last_processed_s(self) -> Dict[str, float]:
+        """Monotonic time each camera's newest frame was inferred (cameras never run: absent)."""
+        with self._processed_lock:
+            return dict(self._last_processed_s)
 
     # preprocess thread
 
@@ -156,6 +164,9 @@ class InferenceWorker:
             self.batches += 1
             self.frames += len(prepared.frames)
             self.last_batch_monotonic_s = time.monotonic()
+            with self._processed_lock:
+                for frame in prepared.frames:
+                    self._last_processed_s[frame.camera_id] = self.last_batch_monotonic_s
             batch = InferredBatch(prepared.frames, result)
             if not _put_until(self._results, batch, self._stop_running):
                 logger.warning("event thread is not draining; %d results lost", len(batch.frames))

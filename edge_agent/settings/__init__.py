@@ -23,6 +23,8 @@ from edge_agent.settings.device import DeviceSettings
 from edge_agent.settings.logging import LoggingSettings
 from edge_agent.settings.models import ModelsSettings, SemSegSettings
 from edge_agent.settings.mqtt import MqttSettings
+from edge_agent.settings.outbox import OutboxSettings
+from edge_agent.settings.service import ServiceSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/edge-agent/agent.toml")
 
@@ -34,7 +36,9 @@ __all__ = [
     "LoggingSettings",
     "ModelsSettings",
     "MqttSettings",
+    "OutboxSettings",
     "SemSegSettings",
+    "ServiceSettings",
     "ZoneSettings",
     "enabled_cameras",
     "settings_from_mapping",
@@ -57,7 +61,13 @@ class AgentSettings(BaseSettings):
     )
     models: ModelsSettings = Field(default_factory=ModelsSettings, description="Models.")
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="MQTT broker.")
+    outbox: OutboxSettings = Field(
+        default_factory=OutboxSettings, description="On-disk queue of undelivered messages."
+    )
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
+    service: ServiceSettings = Field(
+        default_factory=ServiceSettings, description="systemd readiness and stall watchdog."
+    )
 
     @model_validator(mode="after")
     def _check_cameras(self) -> AgentSettings:

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from typing_extensions import Literal
 
 from edge_agent.settings.base import ID_PATTERN, StrictModel
+from edge_agent.settings.tracking import LineSettings, polygon_problem
 
 
 class ZoneSettings(StrictModel):
@@ -34,6 +35,9 @@ class ZoneSettings(StrictModel):
                     f"vertex {index} = [{x}, {y}] is outside 0..1; use normalized coordinates "
                     "(pixel x / image width, pixel y / image height)"
                 )
+        problem = polygon_problem(value)
+        if problem:
+            raise ValueError(f"polygon {problem}")
         return value
 
 
@@ -89,6 +93,9 @@ class CameraSettings(StrictModel):
     zones: List[ZoneSettings] = Field(
         default_factory=list, description="Zones whose person coverage is published."
     )
+    lines: List[LineSettings] = Field(
+        default_factory=list, description="Counting lines (in/out) for tracked people."
+    )
 
     @model_validator(mode="after")
     def _check_camera(self) -> CameraSettings:
@@ -101,4 +108,8 @@ class CameraSettings(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"zone names must be unique per camera; repeated: {duplicates}")
+        lines = [line.name for line in self.lines]
+        repeated = sorted({n for n in lines if lines.count(n) > 1})
+        if repeated:
+            raise ValueError(f"lines: names must be unique per camera; repeated: {repeated}")
         return self

@@ -9,6 +9,7 @@ from pydantic import Field
 from typing_extensions import Literal
 
 from edge_agent.settings.base import StrictModel
+from edge_agent.settings.tracking import TrackingSettings
 
 
 class SemSegSettings(StrictModel):
@@ -65,4 +66,8 @@ class ModelsSettings(StrictModel):
     )
     semseg: SemSegSettings = Field(
         default_factory=SemSegSettings, description="PeopleSemSegNet settings."
+    )
+    tracking: TrackingSettings = Field(
+        default_factory=TrackingSettings,
+        description="PeopleNet + ReID people tracking, zone counts and line crossings.",
     )

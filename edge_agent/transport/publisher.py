@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from typing_extensions import Literal, Protocol
 
-Channel = Literal["event", "state", "mask"]
-"""What a message is, so an outbox can apply a per-channel retention policy later."""
+Channel = Literal["event", "state", "mask", "telemetry"]
+"""What a message is, for the per-channel policy: 'event' and 'state' are durable (kept in the
+outbox until acknowledged); 'mask' and 'telemetry' are latest-only (never stored or replayed)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""`edge-agent doctor`: device, software, power, heat, engines, broker; non-zero on a blocker.
+
+Registered through cli.COMMAND_MODULES. Reads the config when one is given (or the default file
+exists) for the broker address and the models folder; without a config it checks the device only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, List
+
+from edge_agent.errors import ExitCode
+
+DEFAULT_ENGINE_DIR = Path("/var/lib/edge-agent/engines")
+
+
+def register(subparsers: Any) -> None:
+    """Add the `doctor` sub-command."""
+    doctor = subparsers.add_parser("doctor", help="check this device and the agent's setup")
+    doctor.add_argument("--config", type=Path, default=None,
+                        help="TOML config (default /etc/edge-agent/agent.toml if present)")
+    doctor.add_argument("--root", type=Path, default=Path("/"),
+                        help="filesystem root to inspect (for testing on a captured tree)")
+    doctor.add_argument("--engine-dir", type=Path, default=DEFAULT_ENGINE_DIR)
+    doctor.add_argument("--profile", default="", help="device profile name instead of auto")
+    doctor.set_defaults(handler=run_doctor)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    """Print every check; exit 1 when any is blocking."""
+    from edge_agent.device import doctor
+    from edge_agent.device.identity import JETSON_KINDS, read_identity
+    from edge_agent.device.profiles import load_profiles, select_profile
+    from edge_agent.device.telemetry import DeviceTelemetry
+    from edge_agent.settings import DEFAULT_CONFIG_PATH
+
+    identity = read_identity(args.root)
+    choice = select_profile(identity, load_profiles(), args.profile)
+    checks: List[doctor.Check] = doctor.identity_checks(identity, choice)
+    if identity.soc or identity.kind in JETSON_KINDS:  # sysfs telemetry exists on Jetson only
+        telemetry = DeviceTelemetry(args.root)
+        checks += doctor.telemetry_checks(telemetry.read())
+    if choice.profile.backend == "tensorrt":
+        checks += doctor.engine_checks(args.engine_dir, identity.device_id, identity.tensorrt)
+    config = args.config or (DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None)
+    if config is not None:
+        from edge_agent.config_file import load_settings
+
+        settings = load_settings(config)
+        variant = settings.models.semseg.variant
+        checks.append(doctor.model_check(settings.models.dir, f"peoplesemsegnet_{variant}"))
+        checks.append(doctor.broker_check(settings.mqtt.host, settings.mqtt.port))
+    else:
+        checks.append(doctor.Check("config", "warn", "no config file: broker and models "
+                                   "not checked (pass --config)"))
+    for check in checks:
+        print(check.render())
+    blocking = [c for c in checks if c.status == "fail"]
+    if blocking:
+        print(f"{len(blocking)} blocking problem(s)")
+        return ExitCode.FAILURE
+    return ExitCode.OK

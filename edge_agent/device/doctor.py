@@ -1,0 +1,116 @@
+"""`edge-agent doctor`: what this device is and whether the agent can run well on it.
+
+Each check yields a line with a status: `ok`, `warn` (works, but not as well as it could: e.g.
+no cached engine yet, a hot device) or `fail` (blocking: the agent cannot do its job, e.g. the
+broker is unreachable or a configured model is missing). The command exits non-zero when any
+check fails, so provisioning scripts can gate on it.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from edge_agent.device.identity import CPU_ONLY, DeviceIdentity
+from edge_agent.device.profiles import ProfileChoice
+from edge_agent.inference.tensorrt_cache import EngineCache, check_file
+
+HOT_C = 85.0  # Orin/Xavier start throttling in the high 80s °C; UNCONFIRMED exact trip points
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor line."""
+
+    name: str
+    status: str  # "ok" | "warn" | "fail"
+    detail: str
+
+    def render(self) -> str:
+        """`[ ok ] name: detail`."""
+        return f"[{self.status:^4}] {self.name}: {self.detail}"
+
+
+def identity_checks(identity: DeviceIdentity, choice: ProfileChoice) -> List[Check]:
+    """Device, software stack and the chosen profile."""
+    checks = [Check("device", "ok", f"{identity.kind} {identity.module or ''} "
+                    f"{identity.model or ''}".strip())]
+    if identity.l4t:
+        checks.append(Check("l4t", "ok", f"L4T {identity.l4t} (JetPack "
+                            f"{identity.jetpack or 'unknown'})"))
+    checks.append(Check(
+        "tensorrt", "ok" if identity.tensorrt or identity.kind == CPU_ONLY else "warn",
+        f"TensorRT {identity.tensorrt or 'not installed'}, CUDA {identity.cuda or 'not found'}"))
+    checks.append(Check("profile", "warn" if choice.fallback else "ok", choice.reason))
+    return checks
+
+
+def telemetry_checks(snapshot: dict) -> List[Check]:  # type: ignore[type-arg]
+    """Power mode and temperatures from a DeviceTelemetry snapshot."""
+    mode = snapshot.get("power_mode") or {}
+    checks = []
+    if mode:
+        budget = "uncapped" if mode.get("uncapped") else f"{mode.get('budget_w') or '?'} W"
+        checks.append(Check("power mode", "ok", f"{mode.get('name')} (id {mode.get('id')}, "
+                            f"{budget})"))
+    hottest = snapshot.get("max_temp_c")
+    if hottest is not None:
+        status = "warn" if hottest >= HOT_C else "ok"
+        checks.append(Check("temperature", status, f"hottest zone {hottest:.1f} °C"))
+    if snapshot.get("power_mw") is not None:
+        checks.append(Check("power", "ok", f"{snapshot['power_mw'] / 1000:.2f} W"))
+    return checks
+
+
+def engine_checks(cache_dir: Path, device_id: str, tensorrt: str) -> List[Check]:
+    """Engines in the cache: intact and built for this device and TensorRT version?"""
+    cache = EngineCache(cache_dir)
+    entries = cache.entries()
+    if not entries:
+        return [Check("engines", "warn", f"no cached engines in {cache_dir}")]
+    checks = []
+    for entry in entries:
+        if not entry.valid:
+            checks.append(Check("engine", "warn", f"{entry.path.name}: {entry.status} "
+                                f"({entry.detail}); `edge-agent engines clean` removes it"))
+            continue
+        key = entry.header["key"] if entry.header else {}
+        assert isinstance(key, dict)
+        here = key.get("device") == device_id and key.get("tensorrt_version") == tensorrt
+        checks.append(Check(
+            "engine", "ok" if here else "warn",
+            f"{entry.path.name}: {key.get('model_name')} {key.get('precision')} "
+            f"batch {key.get('batch_max')} dla {key.get('dla_core')}"
+            + ("" if here else f" — built for {key.get('device')} / TensorRT "
+               f"{key.get('tensorrt_version')}, not valid here")))
+    return checks
+
+
+def broker_check(host: str, port: int, timeout_s: float = 3.0) -> Check:
+    """A TCP connection to the MQTT broker (blocking: without it no event leaves the box)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return Check("broker", "ok", f"{host}:{port} reachable")
+    except OSError as exc:
+        return Check("broker", "fail", f"{host}:{port} unreachable: {exc}")
+
+
+def model_check(models_dir: Path, name: str) -> Check:
+    """The configured model is present and matches its sidecar (blocking when not)."""
+    from edge_agent.errors import EdgeAgentError
+    from edge_agent.models.store import load_model_record
+
+    try:
+        record = load_model_record(models_dir, name)
+    except EdgeAgentError as err:
+        return Check("model", "fail", f"{name}: {err.problem}")
+    kind = "stand-in" if record.standin else "NGC"
+    return Check("model", "ok", f"{name} ({kind}, sha256 {record.sha256[:12]}…)")
+
+
+def engine_file_check(path: Path) -> Optional[Check]:
+    """Integrity of one engine file, for callers that name it."""
+    verdict = check_file(path, None)
+    return None if verdict.valid else Check("engine", "warn", f"{path}: {verdict.detail}")

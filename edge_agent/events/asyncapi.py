@@ -1,0 +1,196 @@
+"""The MQTT API as an AsyncAPI 3.0 document, built from the code that publishes it.
+
+Why built and not hand-written: topics come from Topics, QoS/retain from the channel policy
+and the JSON Schemas from the pydantic models, so docs/asyncapi.yaml is a rendering of this
+dict and tests/test_asyncapi.py fails when the two differ (regenerate with
+``EDGE_AGENT_REGEN_ASYNCAPI=1 pytest tests/test_asyncapi.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple, Type
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from edge_agent.events.payloads import MaskEvent, StatusPayload
+from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
+from edge_agent.events.topics import Topics
+
+_T = Topics("{prefix}", "{device_id}")  # the real topic builder, with placeholders
+
+_PARAMETERS = {
+    "prefix": {"description": "mqtt.topic_prefix (default 'edge-agent')."},
+    "device_id": {"description": "device.id, or derived from /etc/machine-id."},
+    "camera_id": {"description": "cameras[].id."},
+    "zone": {"description": "cameras[].zones[].name."},
+    "ha_prefix": {"description": "mqtt.ha_discovery_prefix (default 'homeassistant')."},
+    "object_id": {"description": "'status' or '<camera_id>_<zone>_coverage'."},
+}
+
+# name, address, message, payload model (None: plain text), qos, retain, durable, summary
+_CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
+    (
+        "status",
+        _T.status,
+        "Status",
+        StatusPayload,
+        1,
+        True,
+        "connection",
+        "Availability with a session counter; 'offline' is the last will of that session.",
+    ),
+    (
+        "available",
+        _T.available,
+        "Available",
+        None,
+        1,
+        True,
+        "connection",
+        "Plain-text twin of status: 'online' or 'stopped' (Home Assistant availability).",
+    ),
+    (
+        "telemetry",
+        _T.telemetry,
+        "Telemetry",
+        TelemetryPayload,
+        1,
+        False,
+        "latest-only",
+        "Health every mqtt.telemetry_interval_s seconds.",
+    ),
+    (
+        "occupancy",
+        _T.occupancy("{camera_id}", "{zone}"),
+        "Occupancy",
+        OccupancyPayload,
+        1,
+        True,
+        "durable",
+        "Person coverage of one zone, on change and at least every 60 s.",
+    ),
+    (
+        "mask",
+        _T.mask("{camera_id}"),
+        "MaskEvent",
+        MaskEvent,
+        1,
+        False,
+        "latest-only",
+        "One segmentation event per processed frame (the per-frame event stream).",
+    ),
+    (
+        "haDiscovery",
+        _T.ha_config("{ha_prefix}", "sensor", "{object_id}"),
+        "HaDiscoveryConfig",
+        None,
+        1,
+        True,
+        "connection",
+        "Home Assistant MQTT discovery configs; re-sent when homeassistant/status is 'online'.",
+    ),
+]
+
+
+def _schemas() -> Dict[str, Any]:
+    models: List[Type[BaseModel]] = [MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload]
+    _, top = models_json_schema(
+        [(model, "serialization") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    return dict(sorted(top.get("$defs", {}).items()))
+
+
+def _params(address: str) -> Dict[str, Any]:
+    names = [part.strip("{}") for part in address.split("/") if part.startswith("{")]
+    return {name: dict(_PARAMETERS[name]) for name in names}
+
+
+def build_document(version: str) -> Dict[str, Any]:
+    """The whole AsyncAPI document as plain data (what docs/asyncapi.yaml must load to)."""
+    channels: Dict[str, Any] = {}
+    operations: Dict[str, Any] = {}
+    messages: Dict[str, Any] = {}
+    for name, address, message, model, qos, retain, policy, summary in _CHANNELS:
+        channels[name] = {
+            "address": address,
+            "description": f"{summary} Delivery: {policy}.",
+            "parameters": _params(address),
+            "messages": {message: {"$ref": f"#/components/messages/{message}"}},
+        }
+        payload: Dict[str, Any] = (
+            {"$ref": f"#/components/schemas/{model.__name__}"}
+            if model is not None
+            else {"type": "string"}
+            if name == "available"
+            else {"type": "object"}
+        )
+        messages[message] = {
+            "name": message,
+            "contentType": "text/plain" if name == "available" else "application/json",
+            "payload": payload,
+        }
+        operations[f"send{name[0].upper()}{name[1:]}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{name}"},
+            "bindings": {"mqtt": {"qos": qos, "retain": retain, "bindingVersion": "0.2.0"}},
+        }
+    channels["haStatus"] = {
+        "address": "{ha_prefix}/status",
+        "description": "Home Assistant's birth/will; 'online' makes the agent re-announce.",
+        "parameters": _params("{ha_prefix}/status"),
+        "messages": {"HaStatus": {"$ref": "#/components/messages/HaStatus"}},
+    }
+    messages["HaStatus"] = {
+        "name": "HaStatus",
+        "contentType": "text/plain",
+        "payload": {"type": "string", "enum": ["online", "offline"]},
+    }
+    operations["receiveHaStatus"] = {
+        "action": "receive",
+        "channel": {"$ref": "#/channels/haStatus"},
+        "bindings": {"mqtt": {"qos": 1, "bindingVersion": "0.2.0"}},
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "edge-agent MQTT API",
+            "version": version,
+            "description": (
+                "What one edge-agent device publishes. Durable channels (occupancy) go "
+                "through the on-disk outbox: at least once, in order, copies sent after an "
+                "outage carry replayed=true. Latest-only channels (mask, telemetry) are "
+                "dropped while disconnected. Non-mask payloads are at most "
+                "mqtt.max_payload_bytes (default 8192) bytes."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "broker": {
+                "host": "broker.local:8883",
+                "protocol": "mqtt",
+                "protocolVersion": "5",
+                "description": "TLS (mqtt.tls_ca_file) with a client certificate per device "
+                "or username/password; see deploy/mosquitto/.",
+                "bindings": {
+                    "mqtt": {
+                        "clientId": "{prefix}-{device_id}",
+                        "cleanSession": False,
+                        "keepAlive": 30,
+                        "sessionExpiryInterval": 3600,
+                        "lastWill": {
+                            "topic": _T.status,
+                            "qos": 1,
+                            "message": '{"state":"offline","session":<n>,...}',
+                            "retain": True,
+                        },
+                        "bindingVersion": "0.2.0",
+                    }
+                },
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": _schemas()},
+    }

@@ -1,0 +1,103 @@
+"""Home Assistant MQTT discovery: one sensor per camera/zone and one for the device status.
+
+Why discovery and not a custom integration: HA then finds every zone sensor by itself
+(docs/mqtt-anchors.md b.8, d.9), next to the generic topic tree. Configs are retained and
+sent after every connect and again when ``homeassistant/status`` turns 'online' (HA restarted
+and lost non-retained state). Availability reads the JSON status topic, whose 'offline' is the
+broker's last will, so HA marks the sensors unavailable when the agent dies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+
+from edge_agent.events.topics import Topics
+from edge_agent.settings.cameras import CameraSettings
+from edge_agent.transport.publisher import OutgoingMessage
+
+
+def _config(topic: str, body: Dict[str, Any]) -> OutgoingMessage:
+    payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return OutgoingMessage(topic, payload, 1, True, "state")
+
+
+class HaDiscovery:
+    """Builds the retained discovery configs of one device."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        device_id: str,
+        version: str,
+        cameras: List[CameraSettings],
+        prefix: str = "homeassistant",
+    ) -> None:
+        self._topics = topics
+        self._device_id = device_id
+        self._version = version
+        self._cameras = cameras
+        self._prefix = prefix
+
+    @property
+    def status_topic(self) -> str:
+        """Where HA announces itself ('online' after it starts)."""
+        return f"{self._prefix}/status"
+
+    def _device(self) -> Dict[str, Any]:
+        return {
+            "identifiers": [self._device_id],
+            "name": f"edge-agent {self._device_id}",
+            "manufacturer": "edge-agent",
+            "sw_version": self._version,
+        }
+
+    def _availability(self) -> Dict[str, Any]:
+        return {
+            "availability_topic": self._topics.status,
+            "availability_template": "{{ value_json.state }}",
+            "payload_available": "online",
+            "payload_not_available": "offline",
+        }
+
+    def messages(self) -> List[OutgoingMessage]:
+        """All configs: the device status sensor first, then one sensor per zone."""
+        device = self._device()
+        status_id = f"{self._device_id}_status"
+        messages = [
+            _config(
+                self._topics.ha_config(self._prefix, "sensor", "status"),
+                {
+                    "name": "Status",
+                    "unique_id": status_id,
+                    "state_topic": self._topics.status,
+                    "value_template": "{{ value_json.state }}",
+                    "json_attributes_topic": self._topics.status,
+                    "device": device,
+                },
+            )
+        ]
+        for camera in self._cameras:
+            for zone in camera.zones:
+                object_id = f"{camera.id}_{zone.name}_coverage"
+                messages.append(
+                    _config(
+                        self._topics.ha_config(self._prefix, "sensor", object_id),
+                        {
+                            "name": f"{camera.id} {zone.name} person coverage",
+                            "unique_id": f"{self._device_id}_{object_id}",
+                            "state_topic": self._topics.occupancy(camera.id, zone.name),
+                            "value_template": "{{ (value_json.coverage * 100) | round(1) }}",
+                            "unit_of_measurement": "%",
+                            "state_class": "measurement",
+                            "json_attributes_topic": self._topics.occupancy(camera.id, zone.name),
+                            "device": device,
+                            **self._availability(),
+                        },
+                    )
+                )
+        return messages
+
+    def on_ha_status(self, payload: bytes) -> List[OutgoingMessage]:
+        """Re-announce when Home Assistant comes (back) online."""
+        return self.messages() if payload.strip() == b"online" else []

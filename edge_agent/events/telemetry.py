@@ -1,0 +1,159 @@
+"""TelemetryReporter: a thread that publishes the device's health every N seconds.
+
+Why these figures: they are what an operator of a fleet asks first (is every camera
+delivering, how fast is inference, is the outbox backing up, is the process growing) and
+what Frigate's stats topic taught users to expect (docs/mqtt-anchors.md b.7). RSS comes from
+/proc/self/status and CPU from os.times(), so no extra dependency is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from edge_agent.capture.camera_stats import CameraStats
+from edge_agent.events.payloads import to_json_bytes
+from edge_agent.events.state_payloads import (
+    CameraTelemetry,
+    LatencyTelemetry,
+    OutboxTelemetry,
+    ProcessTelemetry,
+    TelemetryPayload,
+)
+from edge_agent.events.topics import Topics
+from edge_agent.pipeline.timing import LatencySummary
+from edge_agent.transport.outbox import OutboxCounters
+from edge_agent.transport.publisher import OutgoingMessage, Publisher
+
+logger = logging.getLogger(__name__)
+
+
+def rss_bytes(status_path: Path = Path("/proc/self/status")) -> int:
+    """Resident set size from the kernel (VmRSS, in kB there); 0 where unavailable."""
+    try:
+        for line in status_path.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+class CpuMeter:
+    """CPU percent of one core between two calls, from os.times()."""
+
+    def __init__(self) -> None:
+        self._last = self._sample()
+
+    @staticmethod
+    def _sample() -> Tuple[float, float]:
+        times = os.times()
+        return (times.user + times.system, time.monotonic())
+
+    def percent(self) -> float:
+        """Since the previous call (or construction)."""
+        cpu_s, wall_s = self._sample()
+        last_cpu_s, last_wall_s = self._last
+        self._last = (cpu_s, wall_s)
+        span_s = wall_s - last_wall_s
+        return max(0.0, 100.0 * (cpu_s - last_cpu_s) / span_s) if span_s > 0 else 0.0
+
+
+class TelemetryReporter:
+    """Collects figures from the given callables and publishes them periodically."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        topics: Topics,
+        device_id: str,
+        version: str,
+        interval_s: float,
+        cameras: Callable[[], List[CameraStats]],
+        latency: Callable[[], Dict[str, LatencySummary]],
+        outbox: Callable[[], OutboxCounters],
+        session: Callable[[], int],
+    ) -> None:
+        self._publisher = publisher
+        self._topics = topics
+        self._device_id = device_id
+        self._version = version
+        self._interval_s = interval_s
+        self._cameras = cameras
+        self._latency = latency
+        self._outbox = outbox
+        self._session = session
+        self._started_s = time.monotonic()
+        self._cpu = CpuMeter()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def build(self) -> TelemetryPayload:
+        """One telemetry document, now."""
+        outbox = self._outbox()
+        return TelemetryPayload(
+            device_id=self._device_id,
+            ts=time.time(),
+            version=self._version,
+            session=self._session(),
+            cameras={
+                cam.camera_id: CameraTelemetry(
+                    state=cam.state,
+                    fps=cam.fps,
+                    frames_dropped=cam.frames_dropped,
+                    reconnects=cam.reconnects,
+                )
+                for cam in self._cameras()
+            },
+            latency={
+                name: LatencyTelemetry(p50_ms=s.p50_ms, p95_ms=s.p95_ms, count=s.count)
+                for name, s in self._latency().items()
+            },
+            outbox=OutboxTelemetry(
+                depth=outbox.depth,
+                bytes=outbox.bytes,
+                oldest_age_s=outbox.oldest_age_s,
+                dropped=outbox.dropped,
+                refused=outbox.refused,
+                expired=outbox.expired,
+                rejected=outbox.rejected,
+            ),
+            process=ProcessTelemetry(
+                rss_bytes=rss_bytes(),
+                cpu_percent=self._cpu.percent(),
+                uptime_s=time.monotonic() - self._started_s,
+            ),
+        )
+
+    def publish_once(self) -> None:
+        """Build and hand over one document (latest-only channel: dropped while offline)."""
+        payload = to_json_bytes(self.build())
+        self._publisher.publish(
+            OutgoingMessage(self._topics.telemetry, payload, 1, False, "telemetry")
+        )
+
+    def start(self) -> None:
+        """Start the thread (nothing happens with interval 0)."""
+        if self._interval_s <= 0:
+            return
+        self._started_s = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float) -> None:
+        """End the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self.publish_once()
+            except Exception:  # noqa: BLE001 - telemetry must never stop the agent
+                logger.exception("could not publish telemetry")

@@ -1,0 +1,232 @@
+"""People tracking as one pipeline stage: frames in, track events and retained counts out.
+
+Lifecycle: `__init__` stores collaborators; `start()` loads PeopleNet and ReID, restores the
+saved counting state and publishes the restored counts at once (retained), so dashboards keep
+the right numbers across a restart; `process(frames)` handles one round of frames from any
+number of cameras in one batched inference; `stop()` ends every track ('end' events), saves
+the state and releases the models. Not thread-safe: one thread (the inference thread) calls
+process(). Counts are republished only when they change.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edge_agent.analytics.counting import CameraCounting
+from edge_agent.analytics.geometry import foot_points
+from edge_agent.analytics.lines import LineSpec
+from edge_agent.analytics.occupancy import TrackPoint, ZoneCount
+from edge_agent.analytics.state import StateStore
+from edge_agent.analytics.zone_coverage import Zone
+from edge_agent.errors import ConfigError
+from edge_agent.events.sequence import SequenceCounter
+from edge_agent.frames import Frame
+from edge_agent.models.peoplenet import ClusterParams
+from edge_agent.pipeline.people_engine import PeopleEngine
+from edge_agent.pipeline.track_events import TrackEventBuilder
+from edge_agent.pipeline.tracking_topics import TrackingTopics
+from edge_agent.settings import AgentSettings, enabled_cameras
+from edge_agent.settings.tracking import TrackingSettings
+from edge_agent.tracking.gallery import Gallery
+from edge_agent.tracking.track import Track
+from edge_agent.tracking.tracker import Tracker, TrackerParams
+from edge_agent.transport.publisher import OutgoingMessage, Publisher
+
+logger = logging.getLogger(__name__)
+
+_SAVE_EVERY_S = 5.0
+
+
+def cluster_params(cfg: TrackingSettings) -> ClusterParams:
+    """PeopleNet ClusterParams from settings."""
+    return ClusterParams(
+        mode=cfg.cluster_mode, thresholds=tuple(cfg.thresholds), nms_iou=cfg.nms_iou,
+        top_k=cfg.top_k, coverage_threshold=cfg.coverage_threshold, dbscan_eps=cfg.dbscan_eps,
+        dbscan_min_samples=cfg.dbscan_min_samples, min_height_px=cfg.min_box_height_px,
+    )
+
+
+def load_people_engine(settings: AgentSettings) -> Tuple[PeopleEngine, bool]:
+    """PeopleNet (+ ReID) from the model store on ONNX Runtime; (engine, any stand-in)."""
+    from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
+    from edge_agent.models.store import load_model_record
+
+    models = settings.models
+    cfg = models.tracking
+    if models.backend != "onnxruntime":
+        raise ConfigError(
+            f"models.tracking runs on onnxruntime only for now, not {models.backend!r}",
+            "set models.backend = 'onnxruntime' or models.tracking.enabled = false",
+        )
+    det_rec = load_model_record(models.dir, cfg.peoplenet_model)
+    detector = OnnxRuntimeBackend(det_rec.onnx_path, models.providers, models.threads)
+    embedder = None
+    standin = det_rec.standin
+    reid_batch = 16
+    if cfg.reid_model:
+        reid_rec = load_model_record(models.dir, cfg.reid_model)
+        embedder = OnnxRuntimeBackend(reid_rec.onnx_path, models.providers, models.threads)
+        standin = standin or reid_rec.standin
+        reid_batch = reid_rec.manifest.max_batch
+    engine = PeopleEngine(detector, cluster_params(cfg), det_rec.manifest.max_batch, embedder,
+                          reid_batch, cfg.embedding_size)
+    return engine, standin
+
+
+class TrackingStage:
+    """PeopleNet + ReID + tracker + analytics for every enabled camera of one device."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        publisher: Publisher,
+        root_topic: str,
+        device_id: str,
+        sequence: SequenceCounter,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._cfg = settings.models.tracking
+        self._publisher = publisher
+        self._topics = TrackingTopics(root_topic)
+        self._device_id = device_id
+        self._sequence = sequence
+        self._clock = clock
+        self._engine: Optional[PeopleEngine] = None
+        self._trackers: Dict[str, Tracker] = {}
+        self._counting: Dict[str, CameraCounting] = {}
+        self._events: Dict[str, TrackEventBuilder] = {}
+        self._published: Dict[str, object] = {}
+        self._store = StateStore(self._cfg.state_dir)
+        self._last_save = 0.0
+        self._latest_ts = 0.0
+        self.standin = False
+        self.events_published = 0
+
+    def start(self) -> None:
+        """Load models, restore counts and publish them."""
+        cfg = self._cfg
+        self._engine, self.standin = load_people_engine(self._settings)
+        now = self._clock()
+        saved = self._store.load()
+        saved_ts = float(saved.get("saved_ts", 0.0))
+        gallery = Gallery(cfg.gallery_size, cfg.gallery_ttl_s, cfg.reid_threshold,
+                          cfg.cross_camera)
+        params = TrackerParams(
+            min_hits=cfg.min_hits, max_lost_s=cfg.max_lost_s, iou_gate=cfg.iou_gate,
+            appearance_gate=cfg.appearance_gate, appearance_weight=cfg.appearance_weight,
+            max_tracks=cfg.max_tracks,
+        )
+        session = format(int(now * 1000) % (36**6), "x")
+        for camera in enabled_cameras(self._settings):
+            cid = camera.id
+            self._trackers[cid] = Tracker(cid, params, gallery, f"{cid}-{session}")
+            counting = CameraCounting(
+                [Zone(z.name, tuple(z.polygon)) for z in camera.zones],
+                [LineSpec(x.name, x.start, x.end, x.reset_interval_s) for x in camera.lines],
+                cfg.active_min_speed, cfg.warmup_s, now,
+            )
+            counting.restore((saved.get("cameras") or {}).get(cid, {}), saved_ts, now,
+                             cfg.restore_max_age_s)
+            self._counting[cid] = counting
+            self._events[cid] = TrackEventBuilder(
+                cid, self._device_id, self._sequence, cfg.update_interval_s, self.standin
+            )
+            self._publish_counts(cid, now)
+
+    def process(self, frames: Sequence[Frame]) -> int:
+        """One round: batched inference, tracking, analytics, publishing; returns events sent."""
+        if self._engine is None:
+            raise RuntimeError("TrackingStage.process() before start()")
+        frames = [f for f in frames if f.camera_id in self._trackers]
+        if not frames:
+            return 0
+        result = self._engine.infer(frames)
+        self._latest_ts = max([self._latest_ts] + [f.capture_ts for f in frames])
+        sent = 0
+        for item in result.results:
+            frame = item.frame
+            cid = frame.camera_id
+            step = self._trackers[cid].update(
+                frame.capture_ts, item.detections.boxes, item.detections.scores,
+                item.embeddings,
+            )
+            sent += self._analyse(cid, frame, step.tracks, step.born, step.ended)
+        now = self._clock()
+        if now - self._last_save >= _SAVE_EVERY_S:
+            self._save(now)
+        return sent
+
+    def _analyse(self, cid: str, frame: Frame, tracks: List[Track], born: List[Track],
+                 ended: List[Track]) -> int:
+        counting = self._counting[cid]
+        width, height = frame.size_wh
+        now = frame.capture_ts
+        feet = foot_points(np.array([t.last_box for t in tracks]).reshape(-1, 4), (width, height))
+        points = [
+            TrackPoint(t.uid, (float(feet[i][0]), float(feet[i][1])),
+                       float((t.velocity_px_s ** 2).sum() ** 0.5) / height,
+                       t.state.value == "lost")
+            for i, t in enumerate(tracks)
+        ]
+        occupancy = counting.update(now, points)
+        counting.observe_lines(now, points)
+        builder = self._events[cid]
+        messages = builder.for_step(frame, tracks, born, points, occupancy, counting, ended)
+        for topic, payload in messages:
+            self._send(topic or self._topics.track(cid), payload, retain=False)
+        self._publish_counts(cid, now)
+        return len(messages)
+
+    def _publish_counts(self, cid: str, now: float) -> None:
+        counting = self._counting[cid]
+        counts: Optional[Dict[str, ZoneCount]] = counting.published_counts(now)
+        restored = not counting.warm(now)
+        if counts is not None:
+            for zone, value in counts.items():
+                base = self._topics.zone(cid, zone)
+                if self._changed(base, (value.current, value.active)):
+                    self._send(f"{base}/person", str(value.current).encode(), retain=True)
+                    self._send(f"{base}/person/active", str(value.active).encode(), retain=True)
+                    self._send(f"{base}/people", self._events[cid].zone_payload(
+                        zone, value, now, restored), retain=True)
+        for name, totals in counting.lines.totals.items():
+            base = self._topics.line(cid, name)
+            key = (totals.count_in, totals.count_out, totals.since_ts)
+            if self._changed(base, key):
+                self._send(f"{base}/in", str(totals.count_in).encode(), retain=True)
+                self._send(f"{base}/out", str(totals.count_out).encode(), retain=True)
+                self._send(base, self._events[cid].line_payload(name, totals, now), retain=True)
+
+    def _changed(self, key: str, value: object) -> bool:
+        if self._published.get(key) == value:
+            return False
+        self._published[key] = value
+        return True
+
+    def _send(self, topic: str, payload: bytes, retain: bool) -> None:
+        qos = self._settings.mqtt.qos
+        self._publisher.publish(OutgoingMessage(topic, payload, qos, retain,
+                                                "state" if retain else "event"))
+        self.events_published += 1
+
+    def _save(self, now: float) -> None:
+        self._store.save({cid: c.snapshot(now) for cid, c in self._counting.items()}, now)
+        self._last_save = now
+
+    def stop(self) -> None:
+        """End every track ('end' events), save the counting state, release the models."""
+        now = max(self._clock(), self._latest_ts)
+        for cid, tracker in self._trackers.items():
+            for payload in self._events[cid].end_all(tracker.end_all(now), now,
+                                                     self._counting[cid]):
+                self._send(self._topics.track(cid), payload, retain=False)
+        if self._counting:
+            self._save(now)
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None

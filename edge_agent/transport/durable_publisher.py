@@ -1,0 +1,247 @@
+"""DurablePublisher: the Publisher interface over an on-disk outbox and our own MQTT link.
+
+State and event messages are committed to the Outbox before ``publish`` returns and deleted
+only on a PUBACK below 0x80 (0x10 'no matching subscribers' included); a refusal (>= 0x80,
+e.g. 0x87 from an ACL) keeps the row as rejected, counts it and logs it. Mask and telemetry
+messages are 'latest only': sent while connected, dropped (counted) while not, never stored.
+
+One thread (``mqtt-link``) owns everything paho: it connects, pumps the socket, sends the
+backlog in id order within a window of ``outbox.max_inflight``, and reconnects with
+exponential backoff and full jitter capped at ``mqtt.reconnect_max_s`` (<= 60 s). After every
+CONNACK it publishes the retained status (session number + 1, the Sparkplug bdSeq idea) and
+the session messages (HA discovery), resubscribes, then replays: rows that existed when the
+connection came up are sent with ``replayed: true``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Dict, List, Optional, Tuple
+
+from edge_agent.events.topics import Topics
+from edge_agent.settings.mqtt import MqttSettings
+from edge_agent.settings.outbox import OutboxSettings
+from edge_agent.transport.delivery import DURABLE_CHANNELS, DeliveryState
+from edge_agent.transport.link import Waker
+from edge_agent.transport.outbox import Outbox, OutboxCounters
+from edge_agent.transport.publisher import OutgoingMessage, PublisherStats
+from edge_agent.transport.session import (
+    LinkConfig,
+    LinkRunner,
+    MessageHook,
+    SessionHook,
+)
+from edge_agent.transport.tls import build_tls_context
+
+logger = logging.getLogger(__name__)
+
+_LIVE_QUEUE = 32  # latest-only messages waiting for the link thread
+_OVERSIZE_LOG_EVERY_S = 60.0
+
+
+class DurablePublisher:
+    """Publishes through the outbox; survives outages, restarts and power loss (see module)."""
+
+    def __init__(
+        self, settings: MqttSettings, outbox: OutboxSettings, device_id: str, version: str
+    ) -> None:
+        self._settings = settings
+        self._device_id = device_id
+        self._version = version
+        self._topics = Topics(settings.topic_prefix, device_id)
+        self._outbox = Outbox(outbox)
+        self._max_inflight = outbox.max_inflight
+        self._state = DeliveryState()
+        self._session_hooks: List[SessionHook] = []
+        self._subscriptions: List[Tuple[str, MessageHook]] = []
+        self._waker: Optional[Waker] = None
+        self._stop = threading.Event()
+        self._runner: Optional[LinkRunner] = None
+        self._thread: Optional[threading.Thread] = None
+        self._oversize_logged: Dict[str, float] = {}
+
+    @property
+    def client_id(self) -> str:
+        """The MQTT client id: from the settings, else '<topic_prefix>-<device_id>'."""
+        return self._settings.client_id or f"{self._settings.topic_prefix}-{self._device_id}"
+
+    @property
+    def topics(self) -> Topics:
+        """Topic names of this device."""
+        return self._topics
+
+    @property
+    def session(self) -> int:
+        """Connections accepted so far (the status 'session'); 0 before the first."""
+        with self._state.lock:
+            return self._state.session
+
+    def add_session_messages(self, hook: SessionHook) -> None:
+        """Messages to send first after every CONNACK (e.g. HA discovery); before start()."""
+        self._session_hooks.append(hook)
+
+    def add_subscription(self, topic: str, hook: MessageHook) -> None:
+        """Subscribe after every CONNACK; ``hook`` returns messages to send in reply."""
+        self._subscriptions.append((topic, hook))
+
+    def check(self) -> None:
+        """Validate the TLS files now (ConfigError naming the setting), before anything starts."""
+        build_tls_context(self._settings)
+
+    def start(self) -> None:
+        """Check TLS files, open the outbox (both raise ConfigError), start the link thread."""
+        if self._thread is not None:
+            raise RuntimeError("DurablePublisher.start() called twice")
+        tls_context = build_tls_context(self._settings)
+        self._outbox.open()
+        self._waker = Waker()
+        self._stop.clear()
+        config = LinkConfig(
+            settings=self._settings,
+            client_id=self.client_id,
+            device_id=self._device_id,
+            version=self._version,
+            topics=self._topics,
+            tls_context=tls_context,
+            max_inflight=self._max_inflight,
+            session_hooks=list(self._session_hooks),
+            subscriptions=list(self._subscriptions),
+        )
+        self._runner = LinkRunner(config, self._outbox, self._state, self._waker, self._stop)
+        self._thread = threading.Thread(target=self._runner.run, name="mqtt-link", daemon=True)
+        logger.info(
+            "connecting to %s:%d as %r (MQTT %s%s)",
+            self._settings.host,
+            self._settings.port,
+            self.client_id,
+            self._settings.protocol,
+            ", TLS" if tls_context is not None else "",
+        )
+        self._thread.start()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Block until the broker accepted the connection; False after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with self._state.lock:
+            while not self._state.connected:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._state.lock.wait(remaining)
+            return True
+
+    def publish(self, msg: OutgoingMessage) -> None:
+        """Commit (state, event) or hand over (mask, telemetry); never raises for the broker."""
+        state = self._state
+        with state.lock:
+            state.published += 1
+        limit = self._settings.max_payload_bytes
+        if msg.channel != "mask" and len(msg.payload) > limit:
+            self._refuse_oversize(msg, limit)
+            return
+        if msg.channel in DURABLE_CHANNELS:
+            if self._runner is None:
+                state.note(f"publish to {msg.topic} before start()")
+                return
+            if self._outbox.append(msg) is None:
+                error = self._outbox.last_error
+                state.note(error)
+                logger.warning("outbox refused a message to %s: %s", msg.topic, error)
+                return
+        else:
+            with state.lock:
+                if not state.connected or len(state.live) >= _LIVE_QUEUE:
+                    state.live_dropped += 1
+                    return
+                state.live.append(msg)
+        waker = self._waker
+        if waker is not None:
+            waker.wake()
+
+    def _refuse_oversize(self, msg: OutgoingMessage, limit: int) -> None:
+        error = (
+            f"refused a {len(msg.payload)}-byte payload to {msg.topic}: larger than "
+            f"mqtt.max_payload_bytes = {limit}"
+        )
+        with self._state.lock:
+            self._state.oversize += 1
+            self._state.last_error = error
+            last = self._oversize_logged.get(msg.topic)
+            now = time.monotonic()
+            due = last is None or now - last >= _OVERSIZE_LOG_EVERY_S
+            if due:
+                self._oversize_logged[msg.topic] = now
+        if due:
+            logger.warning("%s", error)
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until the outbox is empty and no live message is queued or in flight."""
+        deadline = time.monotonic() + timeout_s
+        with self._state.lock:
+            while self._pending_locked() > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._state.lock.wait(min(remaining, 0.05))
+            return True
+
+    def _pending_locked(self) -> int:
+        depth = self._outbox.depth() if self._runner is not None else 0
+        return depth + len(self._state.live) + self._state.live_inflight
+
+    def stats(self) -> PublisherStats:
+        """Counters since start(); ``pending`` includes rows left from an earlier run."""
+        state = self._state
+        outbox = self._outbox.counters() if self._runner is not None else None
+        with state.lock:
+            lost = state.live_dropped + state.oversize
+            if outbox is not None:
+                lost += outbox.dropped + outbox.refused + outbox.expired
+            return PublisherStats(
+                published=state.published,
+                acknowledged=state.acknowledged,
+                failed=state.failed,
+                dropped=lost,
+                pending=self._pending_locked(),
+                connected=state.connected,
+                last_error=state.last_error,
+            )
+
+    def outbox_counters(self) -> OutboxCounters:
+        """The outbox's depth, age and loss counters (for telemetry)."""
+        return self._outbox.counters()
+
+    @property
+    def oversize(self) -> int:
+        """Messages refused for exceeding mqtt.max_payload_bytes."""
+        with self._state.lock:
+            return self._state.oversize
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Drain what the broker takes within ``timeout_s``, say 'stopped', disconnect.
+
+        Whatever is still queued stays in the outbox file and is sent after the next start.
+        """
+        thread, runner = self._thread, self._runner
+        if thread is None or runner is None:
+            return
+        runner.stop_deadline = time.monotonic() + timeout_s * 0.8
+        self._stop.set()
+        if self._waker is not None:
+            self._waker.wake()
+        thread.join(timeout_s)
+        if thread.is_alive():
+            logger.warning("the MQTT link thread did not end within %.1f s", timeout_s)
+            return
+        self._thread = None
+        self._runner = None
+        left = self._outbox.depth()
+        self._outbox.close()
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
+        if left:
+            logger.info("%d message(s) stay in the outbox for the next start", left)
+        logger.info("disconnected from %s:%d", self._settings.host, self._settings.port)

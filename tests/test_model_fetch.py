@@ -1,0 +1,158 @@
+"""`models fetch` against a real local HTTP server serving a zipped stand-in (Range supported)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import pytest
+
+from edge_agent.cli import main
+from edge_agent.errors import ModelContractError, ServiceUnavailableError
+from edge_agent.models.fetch import fetch_model
+from edge_agent.models.manifest import load_manifest
+from edge_agent.models.standin import build_standin
+from edge_agent.models.store import load_model_record
+
+NAME = "peoplesemsegnet_shuffleseg"
+
+
+class Server:
+    """A local HTTP server with Range support and knobs to cut a response short."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.ranges: List[Optional[str]] = []
+        self.cut_after: Optional[int] = None  # send only this many bytes, then close
+        self.honour_range = True
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+                header = self.headers.get("Range")
+                owner.ranges.append(header)
+                start = 0
+                match = re.match(r"bytes=(\d+)-", header or "")
+                if match and owner.honour_range:
+                    start = int(match.group(1))
+                    if start >= len(owner.payload):
+                        self.send_response(416)
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                else:
+                    self.send_response(200)
+                body = owner.payload[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if owner.cut_after is not None:
+                    self.wfile.write(body[:owner.cut_after])
+                    owner.cut_after = None
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="http-test")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/model.zip"
+
+
+@pytest.fixture
+def onnx_bytes() -> bytes:
+    return build_standin(NAME)
+
+
+@pytest.fixture
+def server(onnx_bytes: bytes) -> Iterator[Server]:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("README.txt", "stand-in served by the test")
+        zipped.writestr(f"deployable/{load_manifest(NAME).file}", onnx_bytes)
+    instance = Server(buffer.getvalue())
+    instance.thread.start()
+    try:
+        yield instance
+    finally:
+        instance.httpd.shutdown()
+        instance.httpd.server_close()
+        instance.thread.join()
+
+
+def test_fetch_unpacks_verifies_and_records(tmp_path: Path, server: Server,
+                                            onnx_bytes: bytes) -> None:
+    sha = hashlib.sha256(onnx_bytes).hexdigest()
+    path = fetch_model(NAME, tmp_path, url=server.url, sha256=sha)
+    assert path == tmp_path / f"{NAME}.onnx" and path.read_bytes() == onnx_bytes
+    record = load_model_record(tmp_path, NAME)  # the store accepts the pair
+    assert record.sha256 == sha and record.standin is False
+    assert not list((tmp_path / ".partial").iterdir())
+
+
+def test_interrupted_download_resumes_with_range(tmp_path: Path, server: Server,
+                                                 onnx_bytes: bytes) -> None:
+    sha = hashlib.sha256(onnx_bytes).hexdigest()
+    server.cut_after = len(server.payload) // 3
+    with pytest.raises(ServiceUnavailableError, match="stopped at|interrupted"):
+        fetch_model(NAME, tmp_path, url=server.url, sha256=sha)
+    partial = tmp_path / ".partial" / f"{NAME}.download"
+    assert partial.stat().st_size == len(server.payload) // 3
+    fetch_model(NAME, tmp_path, url=server.url, sha256=sha)
+    assert server.ranges == [None, f"bytes={len(server.payload) // 3}-"]
+    assert (tmp_path / f"{NAME}.onnx").read_bytes() == onnx_bytes
+
+
+def test_server_ignoring_range_restarts_cleanly(tmp_path: Path, server: Server,
+                                                onnx_bytes: bytes) -> None:
+    partial = tmp_path / ".partial" / f"{NAME}.download"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"stale bytes from an older attempt")
+    server.honour_range = False
+    fetch_model(NAME, tmp_path, url=server.url, sha256=hashlib.sha256(onnx_bytes).hexdigest())
+    assert (tmp_path / f"{NAME}.onnx").read_bytes() == onnx_bytes
+
+
+def test_sha_mismatch_refused_with_both_hashes(tmp_path: Path, server: Server,
+                                               onnx_bytes: bytes,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = "0" * 64
+    with pytest.raises(ModelContractError) as info:
+        fetch_model(NAME, tmp_path, url=server.url, sha256=wrong)
+    actual = hashlib.sha256(onnx_bytes).hexdigest()
+    assert actual in info.value.problem and wrong in info.value.problem
+    assert not (tmp_path / f"{NAME}.onnx").exists()
+    assert not (tmp_path / ".partial" / f"{NAME}.download").exists()
+    # Same through the CLI: exit 65 (data error), both hashes printed.
+    code = main(["models", "fetch", NAME, "--models-dir", str(tmp_path), "--url", server.url,
+                 "--sha256", wrong])
+    err = capsys.readouterr().err
+    assert code == 65 and actual in err and wrong in err
+
+
+def test_cli_fetch_ok_and_unpinned_manifest_refused(tmp_path: Path, server: Server,
+                                                    onnx_bytes: bytes) -> None:
+    sha = hashlib.sha256(onnx_bytes).hexdigest()
+    assert main(["models", "fetch", NAME, "--models-dir", str(tmp_path), "--url", server.url,
+                 "--sha256", sha]) == 0
+    assert main(["models", "fetch", NAME, "--models-dir", str(tmp_path / "b"),
+                 "--url", server.url]) == 78  # the NGC manifests record no sha256 yet
+
+
+def test_zip_without_the_model_file(tmp_path: Path, server: Server) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("other.onnx", b"x")
+    server.payload = buffer.getvalue()
+    with pytest.raises(ModelContractError, match="does not contain"):
+        fetch_model(NAME, tmp_path, url=server.url, sha256="1" * 64)
