@@ -11,6 +11,9 @@ Durability of each mode:
   be lost on power loss.
 - outbox synchronous=FULL (default): every commit is fsynced; committed events survive power
   loss.
+Both outbox modes use group commit (publish() stages in RAM, one transaction per batch), so a
+SIGKILL or power loss can also take the events staged in the last milliseconds; an event is
+always committed before it is sent.
 """
 
 from __future__ import annotations

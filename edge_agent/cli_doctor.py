@@ -12,7 +12,7 @@ from typing import Any, List
 
 from edge_agent.errors import ExitCode
 
-DEFAULT_ENGINE_DIR = Path("/var/lib/edge-agent/engines")
+DEFAULT_ENGINE_DIR = Path("/var/cache/edge-agent/engines")  # = models.engine_dir default
 
 
 def register(subparsers: Any) -> None:
@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
                         help="TOML config (default /etc/edge-agent/agent.toml if present)")
     doctor.add_argument("--root", type=Path, default=Path("/"),
                         help="filesystem root to inspect (for testing on a captured tree)")
-    doctor.add_argument("--engine-dir", type=Path, default=DEFAULT_ENGINE_DIR)
+    doctor.add_argument("--engine-dir", type=Path, default=None,
+                        help="engine cache (default: the config's models.engine_dir, else "
+                        f"{DEFAULT_ENGINE_DIR})")
     doctor.add_argument("--profile", default="", help="device profile name instead of auto")
     doctor.set_defaults(handler=run_doctor)
 
@@ -41,14 +43,20 @@ def run_doctor(args: argparse.Namespace) -> int:
     if identity.soc or identity.kind in JETSON_KINDS:  # sysfs telemetry exists on Jetson only
         telemetry = DeviceTelemetry(args.root)
         checks += doctor.telemetry_checks(telemetry.read())
-    if choice.profile.backend == "tensorrt":
-        checks += doctor.engine_checks(args.engine_dir, identity.device_id, identity.tensorrt)
     config = args.config or (DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None)
+    settings = None
     if config is not None:
         from edge_agent.config_file import load_settings
 
         settings = load_settings(config)
+    engine_dir = args.engine_dir or (settings.models.engine_dir if settings is not None
+                                     else DEFAULT_ENGINE_DIR)
+    if choice.profile.backend == "tensorrt":
+        checks += doctor.engine_checks(engine_dir, identity.device_id, identity.tensorrt)
+    if settings is not None:
         variant = settings.models.semseg.variant
+        if variant == "auto":
+            variant = choice.profile.semseg_variant
         checks.append(doctor.model_check(settings.models.dir, f"peoplesemsegnet_{variant}"))
         checks.append(doctor.broker_check(settings.mqtt.host, settings.mqtt.port))
     else:

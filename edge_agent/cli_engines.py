@@ -16,7 +16,7 @@ from typing import Any, Dict, Tuple
 
 from edge_agent.errors import EdgeAgentError, ExitCode, ServiceUnavailableError
 
-DEFAULT_ENGINE_DIR = Path("/var/lib/edge-agent/engines")
+DEFAULT_ENGINE_DIR = Path("/var/cache/edge-agent/engines")  # = models.engine_dir default
 DEFAULT_MODELS_DIR = Path("/var/lib/edge-agent/models")
 
 

@@ -12,14 +12,18 @@ import logging
 import queue
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from edge_agent import __version__
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
+from edge_agent.device.telemetry import DeviceTelemetry
+from edge_agent.device.tuning import resolve_settings, semseg_rate_hz
 from edge_agent.device_id import resolve_device_id
 from edge_agent.errors import ConfigError
 from edge_agent.events.ha_discovery import HaDiscovery
+from edge_agent.events.health_payloads import ReloadTelemetry, reload_result
 from edge_agent.events.occupancy import OccupancyTap
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.telemetry import TelemetryReporter
@@ -35,7 +39,9 @@ from edge_agent.pipeline.rate_gate import RateGate
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
 from edge_agent.pipeline.timing import StageTimings
-from edge_agent.service.reload import ReloadPlan, plan_reload
+from edge_agent.pipeline.tracking_stage import TrackingStage, check_tracking_models
+from edge_agent.pipeline.tracking_worker import TrackingWorker
+from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload
 from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
 from edge_agent.settings import AgentSettings, enabled_cameras
 from edge_agent.transport.durable_publisher import DurablePublisher
@@ -44,6 +50,7 @@ from edge_agent.transport.publisher import Publisher
 logger = logging.getLogger(__name__)
 
 STAGES = ["preprocess", "inference", "decode", "encode", "publish"]
+TRACKING_STAGES = ["peoplenet", "reid", "tracker"]  # per engine, when models.tracking is on
 _RESULT_QUEUE_SIZE = 4
 
 
@@ -54,11 +61,11 @@ def semseg_model_name(settings: AgentSettings) -> str:
 
 def load_semseg_engine(settings: AgentSettings) -> SemSegEngine:
     """Load the segmentation model and prove it matches its contract before running it."""
-    if settings.models.backend != "onnxruntime":
-        raise ConfigError(
-            f"models.backend = {settings.models.backend!r} is not available in this build",
-            "set models.backend = \"onnxruntime\"",
-        )
+    if settings.models.backend == "tensorrt":
+        # Cached engine, or ONNX Runtime on the CPU while it builds (docs/engines.md).
+        from edge_agent.pipeline.semseg_tensorrt import load_tensorrt_semseg
+
+        return load_tensorrt_semseg(settings)
     record = load_model_record(settings.models.dir, semseg_model_name(settings))
     backend = OnnxRuntimeBackend(
         record.onnx_path, settings.models.providers, settings.models.threads
@@ -85,6 +92,7 @@ class _Parts:
     events: EventWorker
     timings: StageTimings
     telemetry: TelemetryReporter
+    tracking: Optional[TrackingWorker] = None
 
 
 class Agent:
@@ -94,14 +102,17 @@ class Agent:
         self,
         settings: AgentSettings,
         engine_loader: Callable[[AgentSettings], SemSegEngine] = load_semseg_engine,
+        device_root: Path = Path("/"),
     ) -> None:
         self._settings = settings
         self._engine_loader = engine_loader
+        self._device_root = device_root  # where 'auto' settings read the device (tests: a tree)
         self._parts: Optional[_Parts] = None
         self._started_monotonic_s = 0.0
         self._events_before_reload = 0
         self._sequence = SequenceCounter()
         self._topics: Optional[Topics] = None
+        self._last_reload: Optional[ReloadTelemetry] = None  # for telemetry
 
     @property
     def device_id(self) -> str:
@@ -115,7 +126,7 @@ class Agent:
 
     def prepare(self) -> None:
         """Validate inputs and build all parts; raises EdgeAgentError on bad input."""
-        settings = self._settings
+        settings = self._settings = resolve_settings(self._settings, self._device_root)
         cameras = enabled_cameras(settings)
         if not cameras:
             raise ConfigError(
@@ -130,7 +141,10 @@ class Agent:
             topics = Topics(settings.mqtt.topic_prefix, device_id)
             publisher = DurablePublisher(settings.mqtt, settings.outbox, device_id, __version__)
             publisher.check()
-            timings = StageTimings(STAGES)
+            tracking_on = settings.models.tracking.enabled
+            if tracking_on:
+                check_tracking_models(settings)
+            timings = StageTimings(STAGES + (TRACKING_STAGES if tracking_on else []))
             telemetry = self._build_telemetry(publisher, topics, device_id, timings)
             self._topics, self._sequence = topics, SequenceCounter()
             workers, inference, events = self._build_pipeline(
@@ -146,8 +160,26 @@ class Agent:
                 engine.model_name,
             )
         self._parts = _Parts(
-            device_id, engine, workers, publisher, inference, events, timings, telemetry
+            device_id, engine, workers, publisher, inference, events, timings, telemetry,
+            self._build_tracking(settings, device_id, publisher, timings, workers),
         )
+
+    def _build_tracking(
+        self,
+        settings: AgentSettings,
+        device_id: str,
+        publisher: Publisher,
+        timings: StageTimings,
+        workers: List[CameraWorker],
+    ) -> Optional[TrackingWorker]:
+        """People tracking on its own thread, reading the cameras' slots as 'tracking'."""
+        if not settings.models.tracking.enabled or self._topics is None:
+            return None
+        stage = TrackingStage(
+            settings, publisher, self._topics, device_id, self._sequence, timings=timings
+        )
+        slots = {worker.camera_id: worker.slot.reader("tracking") for worker in workers}
+        return TrackingWorker(stage, slots, RateGate(settings.models.tracking.rate_hz))
 
     def _build_telemetry(
         self, publisher: DurablePublisher, topics: Topics, device_id: str, timings: StageTimings
@@ -161,6 +193,7 @@ class Agent:
                 __version__,
                 enabled_cameras(self._settings),
                 mqtt.ha_discovery_prefix,
+                tracking=self._settings.models.tracking.enabled,
             )
             publisher.add_session_messages(discovery.messages)
             publisher.add_subscription(discovery.status_topic, discovery.on_ha_status)
@@ -174,6 +207,8 @@ class Agent:
             latency=timings.summaries,
             outbox=publisher.outbox_counters,
             session=lambda: publisher.session,
+            device=DeviceTelemetry(self._device_root),
+            last_reload=lambda: self._last_reload,
         )
 
     def _build_pipeline(
@@ -193,7 +228,7 @@ class Agent:
         inference = InferenceWorker(
             engine,
             {worker.camera_id: worker.slot for worker in workers},
-            RateGate(settings.models.semseg.rate_hz),
+            RateGate(semseg_rate_hz(settings)),
             results,
         )
         builder = MaskEventBuilder(device_id, cameras, settings.models.semseg, self._sequence)
@@ -217,7 +252,7 @@ class Agent:
         when it changed, and returns what was applied and what needs a restart.
         """
         parts = self._require()
-        plan = plan_reload(self._settings, settings)
+        plan = plan_reload(self._settings, resolve_settings(settings, self._device_root))
         if plan.pipeline_changed:
             cameras = enabled_cameras(plan.effective)
             if not cameras:
@@ -230,20 +265,33 @@ class Agent:
             workers, inference, events = self._build_pipeline(
                 plan.effective, parts.device_id, parts.engine, parts.publisher, parts.timings
             )
+            tracking = self._build_tracking(
+                plan.effective, parts.device_id, parts.publisher, parts.timings, workers
+            )
             for worker in parts.cameras:
                 worker.stop(0.5)
             parts.inference.stop(1.0)
+            if parts.tracking is not None:  # ends its tracks and saves the counts
+                parts.tracking.stop(2.0)
+                self._events_before_reload += parts.tracking.events_published
             parts.events.stop(2.0)
             self._events_before_reload += parts.events.events_published
             parts.cameras, parts.inference, parts.events = workers, inference, events
+            parts.tracking = tracking
             events.start()
             inference.start()
+            if tracking is not None:  # restores the saved counts for the new camera set
+                tracking.start()
             for worker in workers:
                 worker.start()
         if "logging" in plan.live:
             logging.getLogger().setLevel(plan.effective.logging.level)
         self._settings = plan.effective
         return plan
+
+    def record_reload(self, outcome: ReloadOutcome) -> None:
+        """Keep the latest SIGHUP outcome (the runner calls this) so telemetry shows it."""
+        self._last_reload = reload_result(outcome)
 
     def camera_progress(self) -> List[CameraProgress]:
         """Per enabled camera: state and when its last frame was processed (for the watchdog)."""
@@ -261,7 +309,7 @@ class Agent:
                     stall_threshold_s(
                         self._settings.service.stall_after_s,
                         camera.read_timeout_s,
-                        self._settings.models.semseg.rate_hz,
+                        semseg_rate_hz(self._settings),
                     ),
                 )
             )
@@ -281,6 +329,8 @@ class Agent:
         parts.telemetry.start()
         parts.events.start()
         parts.inference.start()
+        if parts.tracking is not None:
+            parts.tracking.start()  # loads PeopleNet/ReID, publishes the restored counts
         for worker in parts.cameras:
             worker.start()
         logger.info(
@@ -303,6 +353,8 @@ class Agent:
         for worker in parts.cameras:
             worker.stop(left(0.1))
         parts.inference.stop(left(0.3))
+        if parts.tracking is not None:
+            parts.tracking.stop(left(0.3))  # 'end' events and saved counts, before the publisher
         parts.events.stop(left(0.3))
         parts.telemetry.stop(left(0.1))
         parts.publisher.stop(left(0.9))
@@ -331,8 +383,15 @@ class Agent:
             cameras=cameras,
             inference_ms=stage_ms.get("inference", 0.0),
             stage_ms=stage_ms,
-            events_published=self._events_before_reload + parts.events.events_published,
+            events_published=self._events_before_reload
+            + parts.events.events_published
+            + (parts.tracking.events_published if parts.tracking is not None else 0),
             events_acknowledged=stats.acknowledged,
             events_pending=stats.pending,
             broker="up" if stats.connected else "unreachable",
+            engine_ms={
+                name: (summaries[name].p50_ms, summaries[name].p95_ms)
+                for name in TRACKING_STAGES
+                if name in summaries
+            },
         )

@@ -1,9 +1,11 @@
 """`edge-agent demo`: the whole path on a fresh machine, no camera, GPU or broker needed.
 
-Fetches the sample clip, writes a stand-in segmentation model, starts a private Mosquitto
-(unless --broker is given), writes an ordinary config file into the work folder (so the
-user can rerun it with `edge-agent run --config`), runs the agent, and prints every event a
-real MQTT subscriber receives. Finally it renders the last mask over its frame to a PNG.
+Fetches the sample clip, writes stand-in models (segmentation, PeopleNet, ReID), starts a
+private Mosquitto (unless --broker is given), writes an ordinary config file into the work
+folder (so the user can rerun it with `edge-agent run --config`), runs the agent with people
+tracking on, and prints every event a real MQTT subscriber receives: masks, track events,
+zone counts and line counters. Finally it renders the last mask and the last tracks (boxes
+with ids) over the frame to a PNG.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from edge_agent.models.standin import write_standin
 from edge_agent.runner import run_agent
 
 DEMO_MODEL = "peoplesemsegnet_shuffleseg"
+TRACKING_MODELS = ("peoplenet", "reidentificationnet")
 
 
 def _say(text: str) -> None:
@@ -53,6 +56,11 @@ polygon = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 name = "right_half"
 polygon = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
 
+[[cameras.lines]]
+name = "middle"
+start = [0.5, 0.0]
+end = [0.5, 1.0]
+
 [models]
 dir = "{models_dir}"
 
@@ -61,6 +69,11 @@ variant = "shuffleseg"
 rate_hz = 4.0
 mask_width = 240
 mask_height = 136
+
+[models.tracking]
+enabled = true
+rate_hz = 5.0
+state_dir = "{models_dir.parent / "state"}"
 
 [mqtt]
 host = "{host}"
@@ -107,8 +120,9 @@ def run_demo(
     else:
         _say(f"sample clip: {clip.path} ({clip.source})")
     models_dir = workdir / "models"
-    write_standin(DEMO_MODEL, models_dir)
-    _say(f"stand-in model written to {models_dir} (not NVIDIA's weights; events say standin)")
+    for name in (DEMO_MODEL,) + TRACKING_MODELS:
+        write_standin(name, models_dir)
+    _say(f"stand-in models written to {models_dir} (not NVIDIA's weights; events say standin)")
     local = None
     if broker:
         host, port = _parse_broker(broker)
@@ -130,11 +144,16 @@ def run_demo(
             printer.stop()
         last: Dict[str, Any] = printer.last_mask_event or {}
         _say(
-            f"done: {printer.mask_events} mask events received, device {agent.device_id}, "
-            f"config kept at {config_path}"
+            f"done: {printer.mask_events} mask events and {printer.track_events} track events "
+            f"({len(printer.tracks)} people) received, device {agent.device_id}, config kept "
+            f"at {config_path}"
         )
+        if printer.counts:
+            _say("last counts: " + ", ".join(f"{k} {v}" for k, v in sorted(printer.counts.items())))
         if last:
-            png = render_last_mask(clip.path, last, workdir / "last_mask.png")
+            png = render_last_mask(
+                clip.path, last, workdir / "last_mask.png", printer.last_tracks()
+            )
             _say(f"last mask rendered over its frame: {png}")
             _say("last event (mask counts shortened): " + json.dumps(_shorten(last)))
         return ExitCode.OK if printer.mask_events else ExitCode.FAILURE

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -28,6 +28,9 @@ class EventPrinter:
         self._subscribed = threading.Event()
         self.mask_events = 0
         self.last_mask_event: Optional[Dict[str, Any]] = None
+        self.track_events = 0
+        self.tracks: Dict[str, Dict[str, Any]] = {}  # track id -> its latest event
+        self.counts: Dict[str, str] = {}  # "<camera>/zone/<zone>/person" etc. -> value
 
     def start(self) -> None:
         """Connect and subscribe before the agent starts, so no event is missed."""
@@ -44,7 +47,38 @@ class EventPrinter:
         client.subscribe(self._filter, qos=1)
         self._subscribed.set()
 
+    def last_tracks(self) -> List[Dict[str, Any]]:
+        """Latest event of every track seen in the newest tracked frame (to draw its box)."""
+        if not self.tracks:
+            return []
+        newest = max(int(t.get("frame_seq", 0)) for t in self.tracks.values())
+        return [t for t in self.tracks.values() if int(t.get("frame_seq", 0)) == newest]
+
+    def _on_track(self, topic: str, event: Dict[str, Any]) -> None:
+        self.track_events += 1
+        self.tracks[str(event.get("id"))] = event
+        zones = event.get("zones", {})
+        moved = "".join(f" +{z}" for z in zones.get("entered", [])) + "".join(
+            f" -{z}" for z in zones.get("left", [])
+        )
+        box = ",".join(f"{v:.0f}" for v in event.get("box", []))
+        self._say(
+            f"{topic} {event.get('type')} id={event.get('id')} reid={event.get('reid_id')} "
+            f"box=[{box}] zones={zones.get('after', [])}{moved} "
+            f"emb={event.get('embedding_dim', 0) if event.get('embedding') else 0}"
+        )
+
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.endswith("/track"):
+            try:
+                self._on_track(msg.topic, json.loads(msg.payload))
+            except (ValueError, TypeError, AttributeError):
+                self._say(f"{msg.topic}: unparseable track event")
+            return
+        for leaf in ("/person", "/person/active", "/in", "/out"):
+            if msg.topic.endswith(leaf) and ("/zone/" in msg.topic or "/line/" in msg.topic):
+                key = msg.topic.split("/", 2)[-1]
+                self.counts[key] = msg.payload.decode("utf-8", "replace")
         if not msg.topic.endswith("/mask"):
             retained = " (retained)" if msg.retain else ""
             self._say(f"{msg.topic}{retained}: {msg.payload.decode('utf-8', 'replace')[:160]}")

@@ -67,6 +67,7 @@ def run_agent(
                 reload.clear()
                 service.reloading()
                 outcome = reload_from_file(agent, config_path)
+                agent.record_reload(outcome)  # telemetry's last_reload
                 service.set_config_error(outcome.error)
                 rebuilt = outcome.plan is not None and outcome.plan.pipeline_changed
                 service.reloaded(agent, time.monotonic(), rebuilt)

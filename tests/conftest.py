@@ -7,6 +7,7 @@ a shutdown that hangs or a connection that outlives its owner.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,21 @@ def private_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every agent a test starts (in-process or as a child) gets its own outbox file, never
     the default /var/lib/edge-agent/outbox.sqlite that concurrent tests would share."""
     monkeypatch.setenv("EDGE_AGENT_OUTBOX__PATH", str(tmp_path / "agent-outbox.sqlite"))
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logging() -> Iterator[None]:
+    """Put the root logger back after each test.
+
+    `edge-agent run`/`demo` configure logging for the whole process with the stderr of the
+    moment, which under pytest is a capture stream closed after the test; left in place, later
+    tests would log into a closed file.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

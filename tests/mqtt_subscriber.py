@@ -28,6 +28,8 @@ class Received:
     payload: bytes
     retain: bool
     qos: int
+    dup: bool = False
+    """MQTT DUP flag: the broker re-sent this PUBLISH (e.g. in flight when it restarted)."""
 
 
 class Subscriber:
@@ -140,6 +142,12 @@ class Subscriber:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:
             self._messages.append(
-                Received(message.topic, bytes(message.payload), bool(message.retain), message.qos)
+                Received(
+                    message.topic,
+                    bytes(message.payload),
+                    bool(message.retain),
+                    message.qos,
+                    bool(message.dup),
+                )
             )
             self._lock.notify_all()

@@ -1,7 +1,7 @@
 """Child process for the SIGKILL test: publishes numbered events through a DurablePublisher.
 
 Usage: outbox_child.py PORT OUTBOX_PATH COUNT RATE_HZ
-Prints 'committed N' after each publish() returned (the row is in the outbox by then), then
+Prints 'committed N' after each publish() and sync() returned (the row is on disk by then), then
 'flushed' once everything was acknowledged. COUNT = 0 only connects and flushes the backlog.
 """
 
@@ -28,6 +28,7 @@ def main() -> None:
     try:
         for seq in range(count):
             publisher.publish(event(seq))
+            publisher.sync(5.0)  # group commit: wait until the row is on disk
             print(f"committed {seq + 1}", flush=True)
             time.sleep(1.0 / rate_hz)
         if publisher.flush(30.0):

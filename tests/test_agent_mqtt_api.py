@@ -51,6 +51,7 @@ def test_agent_publishes_its_documented_api(
     ]
     assert any(t.cameras["cam1"].state == "streaming" for t in telemetry)
     assert telemetry[-1].process.rss_bytes > 10_000_000 and "inference" in telemetry[-1].latency
+    assert telemetry[-1].device is not None  # typed device section (mostly empty off Jetson)
     for message in by_topic[f"{ROOT}/cam1/mask"]:
         MaskEvent.model_validate_json(message.payload)
     for message in by_topic[f"{ROOT}/status"]:

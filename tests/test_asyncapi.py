@@ -45,6 +45,13 @@ def test_every_channel_address_resolves_to_a_real_topic() -> None:
         "telemetry": topics.telemetry,
         "occupancy": topics.occupancy("cam1", "door"),
         "mask": topics.mask("cam1"),
+        "track": topics.track("cam1"),
+        "zonePerson": topics.zone_person("cam1", "door"),
+        "zonePersonActive": topics.zone_person_active("cam1", "door"),
+        "zoneCount": topics.zone_count("cam1", "door"),
+        "lineIn": topics.line_in("cam1", "gate"),
+        "lineOut": topics.line_out("cam1", "gate"),
+        "lineCount": topics.line_count("cam1", "gate"),
         "haDiscovery": topics.ha_config("homeassistant", "sensor", "status"),
     }
     values = {
@@ -52,8 +59,25 @@ def test_every_channel_address_resolves_to_a_real_topic() -> None:
         "device_id": "dev1",
         "camera_id": "cam1",
         "zone": "door",
+        "line": "gate",
         "ha_prefix": "homeassistant",
         "object_id": "status",
     }
     for name, topic in concrete.items():
         assert document["channels"][name]["address"].format(**values) == topic
+
+
+def test_coverage_and_head_count_topics_of_a_zone_never_coincide() -> None:
+    addresses = [c["address"] for c in build_document("x")["channels"].values()]
+    assert len(addresses) == len(set(addresses))
+    topics = Topics("edge-agent", "dev1")
+    zone_topics = {
+        topics.occupancy("cam1", "door"),
+        topics.zone_person("cam1", "door"),
+        topics.zone_person_active("cam1", "door"),
+        topics.zone_count("cam1", "door"),
+        topics.line_in("cam1", "door"),
+        topics.line_out("cam1", "door"),
+        topics.line_count("cam1", "door"),
+    }
+    assert len(zone_topics) == 7, "a zone and a line may share a name"

@@ -88,3 +88,35 @@ def test_concurrent_producer_every_frame_is_taken_or_counted() -> None:
         taken.append(last.seq)
     assert taken == sorted(taken) and len(set(taken)) == len(taken)
     assert len(taken) + slot.dropped == total
+
+
+def test_two_readers_each_get_the_newest_frame_once() -> None:
+    slot = LatestFrameSlot()
+    fast, slow = slot.reader("semseg"), slot.reader("tracking")
+    slot.put(_frame(1))
+    first = fast.take(0.0)
+    assert first is not None and first.seq == 1
+    assert fast.take(0.0) is None, "a reader never gets the same frame twice"
+    slot.put(_frame(2))
+    slot.put(_frame(3))
+    seen = slow.take(0.0)
+    assert seen is not None and seen.seq == 3, "the slow reader skips to the newest"
+    again = fast.take(0.0)
+    assert again is not None and again.seq == 3
+    # frame 1 went to 'semseg'; frame 2 went to nobody: the only one dropped overall
+    assert slot.dropped == 1
+    assert slot.dropped_by("semseg") == 1 and slot.dropped_by("tracking") == 2
+
+
+def test_a_waiting_reader_is_woken_while_another_holds_the_frame() -> None:
+    slot = LatestFrameSlot()
+    first, second = slot.reader("a"), slot.reader("b")
+    slot.put(_frame(1))
+    assert first.take(0.0) is not None
+    timer = threading.Timer(0.05, slot.put, args=(_frame(2),))
+    timer.start()
+    taken = second.take(2.0)
+    assert taken is not None and taken.seq == 1, "b has not seen frame 1 yet"
+    got = first.take(2.0)
+    timer.join()
+    assert got is not None and got.seq == 2

@@ -21,6 +21,8 @@ def test_demo_runs_and_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == ExitCode.OK, err
     assert "started a private mosquitto" in err
     assert "/mask seq=" in err and "STAND-IN" in err
+    assert "/track new id=" in err and "/zone/left_half/person" in err
+    assert "track events" in err
     png = cv2.imread(str(tmp_path / "demo" / "last_mask.png"))
     assert png is not None and png.shape == (240, 320, 3)
     assert (tmp_path / "demo" / "agent.toml").is_file()

@@ -127,29 +127,57 @@ def test_semseg_dark_is_person_light_is_background(
     assert (classes[:, 482:] == 0).all()
 
 
-def test_peoplenet_boxes_land_on_a_dark_square(backend_of: Dict[str, OnnxRuntimeBackend]) -> None:
+def _grid_decode(cov: np.ndarray, bbox: np.ndarray) -> np.ndarray:
+    """Standard DetectNet_v2 grid decode of class 0 over cells with coverage > 0.5."""
+    rows, cols = np.nonzero(cov[0] > 0.5)
+    boxes = []
+    for j, i in zip(rows, cols):
+        cx, cy = i * 16 + 0.5, j * 16 + 0.5
+        o = bbox[0:4, j, i]
+        boxes.append((cx - 35 * o[0], cy - 35 * o[1], cx + 35 * o[2], cy + 35 * o[3]))
+    return np.asarray(boxes).reshape(-1, 4)
+
+
+def test_peoplenet_every_cell_of_a_blob_predicts_the_whole_blob(
+    backend_of: Dict[str, OnnxRuntimeBackend],
+) -> None:
     manifest = load_manifest("peoplenet")
     frame = np.full((544, 960, 3), 255, np.uint8)
-    x1, y1, x2, y2 = 320, 160, 448, 256  # cell-aligned: 8 x 6 cells
-    frame[y1:y2, x1:x2] = 30
+    x1, y1, x2, y2 = 320, 160, 368, 256  # cell-aligned: 3 x 6 cells, person-shaped
+    frame[y1:y2, x1:x2] = (40, 10, 30)  # dark in every channel
+    frame[400:416, 800:816] = 0  # a lone dark cell, far away
+    frame[0:160, 0:200] = (40, 160, 60)  # grass: its bright green channel keeps it out
     out = backend_of["peoplenet"].run({"input_1:0": normalise(manifest, frame)})
     cov, bbox = out["output_cov/Sigmoid:0"][0], out["output_bbox/BiasAdd:0"][0]
 
     assert (cov[1:] < 0.5).all(), "bag and face never fire"
-    rows, cols = np.nonzero(cov[0] > 0.5)
-    assert len(rows) == 8 * 6
-    boxes = []
-    for j, i in zip(rows, cols):  # standard DetectNet_v2 grid decode, class 0
-        cx, cy = i * 16 + 0.5, j * 16 + 0.5
-        o = bbox[0:4, j, i]
-        boxes.append((cx - 35 * o[0], cy - 35 * o[1], cx + 35 * o[2], cy + 35 * o[3]))
-    arr = np.asarray(boxes)
-    np.testing.assert_allclose(arr[:, 2] - arr[:, 0], 16.0, atol=1e-3)
-    np.testing.assert_allclose(arr[:, 3] - arr[:, 1], 16.0, atol=1e-3)
+    np.testing.assert_array_equal(bbox[0:4], bbox[4:8])
+    boxes = _grid_decode(cov, bbox)
+    assert len(boxes) == 3 * 6 + 1
+    lone = boxes[:, 0] >= 700
+    np.testing.assert_allclose(boxes[lone], [[800, 400, 816, 416]], atol=1e-3)
+    np.testing.assert_allclose(boxes[~lone], np.tile([x1, y1, x2, y2], (18, 1)), atol=1e-3)
+
+
+def test_peoplenet_blob_decodes_to_one_box_under_nms(
+    backend_of: Dict[str, OnnxRuntimeBackend],
+) -> None:
+    from edge_agent.models import peoplenet
+
+    frame = np.full((544, 960, 3), 255, np.uint8)
+    frame[100:190, 200:240] = 25  # not cell-aligned: 40 x 90 px
+    frame[300:380, 600:640] = 25
+    raw = backend_of["peoplenet"].run({"input_1:0": peoplenet.preprocess([frame])})
+    det = peoplenet.decode_frame(
+        raw["output_cov/Sigmoid:0"][0], raw["output_bbox/BiasAdd:0"][0], (960, 544),
+        peoplenet.ClusterParams(),
+    )
+    assert len(det) == 2
+    order = np.argsort(det.boxes[:, 0])
+    # the box is the dark cells' extent: the blob snapped to the 16 px grid, where a cell is
+    # dark when more than a quarter of its pixels are dark
     np.testing.assert_allclose(
-        [arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()],
-        [x1, y1, x2, y2],
-        atol=1e-3,
+        det.boxes[order], [[192, 96, 240, 192], [592, 304, 640, 384]], atol=1e-3
     )
 
 

@@ -14,12 +14,13 @@ from mqtt_subscriber import Received, Subscriber
 
 from edge_agent.capture.sample_footage import write_synthetic_clip
 from edge_agent.events.sequence import SequenceCounter
+from edge_agent.events.topics import Topics
 from edge_agent.events.track_payloads import decode_embedding
 from edge_agent.frames import Frame
 from edge_agent.models.standin import write_standin
 from edge_agent.pipeline.tracking_stage import TrackingStage
-from edge_agent.settings import AgentSettings, MqttSettings
-from edge_agent.transport.mqtt_client import MqttPublisher
+from edge_agent.settings import AgentSettings, MqttSettings, OutboxSettings
+from edge_agent.transport.durable_publisher import DurablePublisher
 
 ROOT = "edge-agent/dev1"
 
@@ -54,12 +55,18 @@ def walker(k: int) -> Frame:
 def run_stage(tmp_path: Path, broker: MosquittoBroker, frames: List[Frame],
               **tracking: Any) -> List[Received]:
     cfg = settings(tmp_path, broker.port, **tracking)
-    publisher = MqttPublisher(MqttSettings(port=broker.port), "dev1", "test")
+    publisher = DurablePublisher(
+        MqttSettings(port=broker.port),
+        OutboxSettings(path=tmp_path / "outbox.sqlite"),
+        "dev1",
+        "test",
+    )
     with Subscriber(broker.port, [f"{ROOT}/cam1/#"]) as sub:
         publisher.start()
         try:
             assert publisher.wait_connected(5.0)
-            stage = TrackingStage(cfg, publisher, ROOT, "dev1", SequenceCounter(),
+            stage = TrackingStage(cfg, publisher, Topics("edge-agent", "dev1"), "dev1",
+                                  SequenceCounter(),
                                   clock=lambda: 1000.0)
             stage.start()
             try:
@@ -68,7 +75,7 @@ def run_stage(tmp_path: Path, broker: MosquittoBroker, frames: List[Frame],
             finally:
                 stage.stop()
             assert publisher.flush(5.0)
-            sub.wait_for(lambda m: m.topic.endswith("/line/door"), 5.0)
+            sub.wait_for(lambda m: m.topic.endswith("/line/door/count"), 5.0)
             settle(sub)
         finally:
             publisher.stop(3.0)
@@ -109,7 +116,7 @@ def test_walker_is_tracked_counted_and_crosses_the_line(
     assert last(messages, f"{ROOT}/cam1/zone/right/person") == b"1"
     assert last(messages, f"{ROOT}/cam1/line/door/out") == b"1"
     assert last(messages, f"{ROOT}/cam1/line/door/in") == b"0"
-    line = json.loads(last(messages, f"{ROOT}/cam1/line/door"))
+    line = json.loads(last(messages, f"{ROOT}/cam1/line/door/count"))
     assert (line["in"], line["out"]) == (0, 1)
     state = json.loads((tmp_path / "state" / "counting.json").read_text())
     assert state["cameras"]["cam1"]["zones"]["right"]["current"] == 1
@@ -124,9 +131,9 @@ def test_restart_publishes_restored_counts_not_zero(
     messages = run_stage(tmp_path, broker, frames, warmup_s=60.0, min_hits=3)
     counts = [m.payload for m in messages if m.topic == f"{ROOT}/cam1/zone/right/person"]
     assert counts and all(c == b"1" for c in counts), counts
-    doc = json.loads(last(messages, f"{ROOT}/cam1/zone/right/people"))
+    doc = json.loads(last(messages, f"{ROOT}/cam1/zone/right/count"))
     assert doc["restored"] is True and doc["count"] == 1
-    line = json.loads(last(messages, f"{ROOT}/cam1/line/door"))
+    line = json.loads(last(messages, f"{ROOT}/cam1/line/door/count"))
     assert (line["in"], line["out"]) == (0, 1)
 
 

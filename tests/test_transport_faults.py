@@ -202,6 +202,7 @@ def test_full_outbox_drops_oldest_counts_and_keeps_running(
     try:
         for seq in range(30):
             publisher.publish(event(seq))
+        assert publisher.sync(5.0)  # group commit: the counters move once the batch is on disk
         counters = publisher.outbox_counters()
         assert counters.depth == 10 and counters.dropped == 20
         broker.start()

@@ -71,6 +71,7 @@ def engine_checks(cache_dir: Path, device_id: str, tensorrt: str) -> List[Check]
     if not entries:
         return [Check("engines", "warn", f"no cached engines in {cache_dir}")]
     checks = []
+    valid_here = 0
     for entry in entries:
         if not entry.valid:
             checks.append(Check("engine", "warn", f"{entry.path.name}: {entry.status} "
@@ -79,13 +80,17 @@ def engine_checks(cache_dir: Path, device_id: str, tensorrt: str) -> List[Check]
         key = entry.header["key"] if entry.header else {}
         assert isinstance(key, dict)
         here = key.get("device") == device_id and key.get("tensorrt_version") == tensorrt
+        valid_here += 1 if here else 0
         checks.append(Check(
             "engine", "ok" if here else "warn",
             f"{entry.path.name}: {key.get('model_name')} {key.get('precision')} "
             f"batch {key.get('batch_max')} dla {key.get('dla_core')}"
             + ("" if here else f" — built for {key.get('device')} / TensorRT "
                f"{key.get('tensorrt_version')}, not valid here")))
-    return checks
+    summary = Check("engines", "ok" if valid_here else "warn",
+                    f"{valid_here} of {len(entries)} cached engine(s) in {cache_dir} valid for "
+                    f"{device_id} / TensorRT {tensorrt or 'none'}")
+    return [summary] + checks
 
 
 def broker_check(host: str, port: int, timeout_s: float = 3.0) -> Check:

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 from edge_agent.events.payloads import MaskEvent, StatusPayload
 from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
 from edge_agent.events.topics import Topics
+from edge_agent.events.track_payloads import LineCountPayload, TrackEvent, ZoneCountPayload
 
 _T = Topics("{prefix}", "{device_id}")  # the real topic builder, with placeholders
 
@@ -24,9 +25,20 @@ _PARAMETERS = {
     "device_id": {"description": "device.id, or derived from /etc/machine-id."},
     "camera_id": {"description": "cameras[].id."},
     "zone": {"description": "cameras[].zones[].name."},
+    "line": {"description": "cameras[].lines[].name."},
     "ha_prefix": {"description": "mqtt.ha_discovery_prefix (default 'homeassistant')."},
-    "object_id": {"description": "'status' or '<camera_id>_<zone>_coverage'."},
+    "object_id": {
+        "description": (
+            "'status', '<camera_id>_<zone>_coverage', and with models.tracking: "
+            "'<camera_id>_<zone>_person', '<camera_id>_<line>_in', '<camera_id>_<line>_out'."
+        )
+    },
 }
+
+# Payload of the plain-text channels (contentType text/plain), in place of a model.
+_TEXT = {"type": "string"}
+_COUNT = {"type": "string", "pattern": "^[0-9]+$", "description": "A non-negative integer."}
+_TRACKING = " Only with models.tracking.enabled."
 
 # name, address, message, payload model (None: plain text), qos, retain, durable, summary
 _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
@@ -44,7 +56,7 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
         "available",
         _T.available,
         "Available",
-        None,
+        _TEXT,
         1,
         True,
         "connection",
@@ -71,6 +83,80 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
         "Person coverage of one zone, on change and at least every 60 s.",
     ),
     (
+        "track",
+        _T.track("{camera_id}"),
+        "TrackEvent",
+        TrackEvent,
+        1,
+        False,
+        "durable",
+        "Track lifecycle (new | update | end) of one person; updates at most every "
+        "models.tracking.update_interval_s unless zones change." + _TRACKING,
+    ),
+    (
+        "zonePerson",
+        _T.zone_person("{camera_id}", "{zone}"),
+        "ZonePerson",
+        _COUNT,
+        1,
+        True,
+        "durable",
+        "People whose foot point is in the zone (tracking head count, not pixel coverage), "
+        "on change; restored after a restart." + _TRACKING,
+    ),
+    (
+        "zonePersonActive",
+        _T.zone_person_active("{camera_id}", "{zone}"),
+        "ZonePersonActive",
+        _COUNT,
+        1,
+        True,
+        "durable",
+        "Of those, people moving faster than models.tracking.active_min_speed." + _TRACKING,
+    ),
+    (
+        "zoneCount",
+        _T.zone_count("{camera_id}", "{zone}"),
+        "ZoneCount",
+        ZoneCountPayload,
+        1,
+        True,
+        "durable",
+        "JSON twin of zonePerson and zonePersonActive, with restored=true while the value "
+        "is the one saved before a restart." + _TRACKING,
+    ),
+    (
+        "lineIn",
+        _T.line_in("{camera_id}", "{line}"),
+        "LineIn",
+        _COUNT,
+        1,
+        True,
+        "durable",
+        "Crossings 'in' since the last reset (cameras[].lines[].reset_interval_s; drops to 0 "
+        "at a reset, like a meter starting a new cycle)." + _TRACKING,
+    ),
+    (
+        "lineOut",
+        _T.line_out("{camera_id}", "{line}"),
+        "LineOut",
+        _COUNT,
+        1,
+        True,
+        "durable",
+        "Crossings 'out' since the last reset." + _TRACKING,
+    ),
+    (
+        "lineCount",
+        _T.line_count("{camera_id}", "{line}"),
+        "LineCount",
+        LineCountPayload,
+        1,
+        True,
+        "durable",
+        "JSON twin of lineIn and lineOut, with 'since', the start of the interval." + _TRACKING,
+    ),
+    (
         "mask",
         _T.mask("{camera_id}"),
         "MaskEvent",
@@ -94,7 +180,10 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
 
 
 def _schemas() -> Dict[str, Any]:
-    models: List[Type[BaseModel]] = [MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload]
+    models: List[Type[BaseModel]] = [
+        MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload, TrackEvent,
+        ZoneCountPayload, LineCountPayload,
+    ]
     _, top = models_json_schema(
         [(model, "serialization") for model in models],
         ref_template="#/components/schemas/{model}",
@@ -119,16 +208,17 @@ def build_document(version: str) -> Dict[str, Any]:
             "parameters": _params(address),
             "messages": {message: {"$ref": f"#/components/messages/{message}"}},
         }
+        text = isinstance(model, dict)
         payload: Dict[str, Any] = (
-            {"$ref": f"#/components/schemas/{model.__name__}"}
+            dict(model)
+            if text
+            else {"$ref": f"#/components/schemas/{model.__name__}"}
             if model is not None
-            else {"type": "string"}
-            if name == "available"
             else {"type": "object"}
         )
         messages[message] = {
             "name": message,
-            "contentType": "text/plain" if name == "available" else "application/json",
+            "contentType": "text/plain" if text else "application/json",
             "payload": payload,
         }
         operations[f"send{name[0].upper()}{name[1:]}"] = {
@@ -158,7 +248,8 @@ def build_document(version: str) -> Dict[str, Any]:
             "title": "edge-agent MQTT API",
             "version": version,
             "description": (
-                "What one edge-agent device publishes. Durable channels (occupancy) go "
+                "What one edge-agent device publishes. Durable channels (occupancy, track, "
+                "zone counts, line counters) go "
                 "through the on-disk outbox: at least once, in order, copies sent after an "
                 "outage carry replayed=true. Latest-only channels (mask, telemetry) are "
                 "dropped while disconnected. Non-mask payloads are at most "

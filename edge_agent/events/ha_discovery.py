@@ -1,4 +1,9 @@
-"""Home Assistant MQTT discovery: one sensor per camera/zone and one for the device status.
+"""Home Assistant MQTT discovery: the device status, zone coverage and, with tracking, counts.
+
+Sensors: one for the device status; per camera/zone a coverage sensor (segmentation, %); with
+models.tracking also a people-count sensor per zone (state_class measurement) and an 'in' and
+an 'out' counter per line (state_class total_increasing: HA reads the drop to 0 at a reset as
+a new meter cycle, so long-term statistics stay right across resets).
 
 Why discovery and not a custom integration: HA then finds every zone sensor by itself
 (docs/mqtt-anchors.md b.8, d.9), next to the generic topic tree. Configs are retained and
@@ -32,12 +37,14 @@ class HaDiscovery:
         version: str,
         cameras: List[CameraSettings],
         prefix: str = "homeassistant",
+        tracking: bool = False,
     ) -> None:
         self._topics = topics
         self._device_id = device_id
         self._version = version
         self._cameras = cameras
         self._prefix = prefix
+        self._tracking = tracking
 
     @property
     def status_topic(self) -> str:
@@ -96,7 +103,45 @@ class HaDiscovery:
                         },
                     )
                 )
+        if self._tracking:
+            messages.extend(self._tracking_sensors(device))
         return messages
+
+    def _sensor(self, object_id: str, body: Dict[str, Any]) -> OutgoingMessage:
+        return _config(
+            self._topics.ha_config(self._prefix, "sensor", object_id),
+            {"unique_id": f"{self._device_id}_{object_id}", **body, **self._availability()},
+        )
+
+    def _tracking_sensors(self, device: Dict[str, Any]) -> List[OutgoingMessage]:
+        """People count per zone and in/out counters per line (plain-number topics)."""
+        out = []
+        for camera in self._cameras:
+            for zone in camera.zones:
+                out.append(self._sensor(f"{camera.id}_{zone.name}_person", {
+                    "name": f"{camera.id} {zone.name} people",
+                    "state_topic": self._topics.zone_person(camera.id, zone.name),
+                    "json_attributes_topic": self._topics.zone_count(camera.id, zone.name),
+                    "unit_of_measurement": "people",
+                    "state_class": "measurement",
+                    "icon": "mdi:account-group",
+                    "device": device,
+                }))
+            for line in camera.lines:
+                for way in ("in", "out"):
+                    topic = (self._topics.line_in if way == "in" else self._topics.line_out)(
+                        camera.id, line.name
+                    )
+                    out.append(self._sensor(f"{camera.id}_{line.name}_{way}", {
+                        "name": f"{camera.id} {line.name} {way}",
+                        "state_topic": topic,
+                        "json_attributes_topic": self._topics.line_count(camera.id, line.name),
+                        "unit_of_measurement": "people",
+                        "state_class": "total_increasing",
+                        "icon": "mdi:counter",
+                        "device": device,
+                    }))
+        return out
 
     def on_ha_status(self, payload: bytes) -> List[OutgoingMessage]:
         """Re-announce when Home Assistant comes (back) online."""

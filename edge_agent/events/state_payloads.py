@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 
 from pydantic import Field
 
+from edge_agent.events.health_payloads import DeviceHealthTelemetry, ReloadTelemetry
 from edge_agent.events.payloads import SCHEMA_VERSION, _Payload
 
 
@@ -105,4 +106,10 @@ class TelemetryPayload(_Payload):
     )
     outbox: OutboxTelemetry = Field(..., description="Depth, age and losses of the outbox.")
     process: ProcessTelemetry = Field(..., description="Memory, CPU and uptime of the agent.")
+    device: Optional[DeviceHealthTelemetry] = Field(
+        None, description="Power mode, temperatures, rails, GPU and throttling; null if unread."
+    )
+    last_reload: Optional[ReloadTelemetry] = Field(
+        None, description="Outcome of the latest SIGHUP reload; null before the first."
+    )
     notes: List[str] = Field(default_factory=list, description="Active warnings, if any.")

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from edge_agent.capture.camera_stats import CameraStats
+from edge_agent.device.telemetry import DeviceTelemetry
+from edge_agent.events.health_payloads import DeviceHealthTelemetry, ReloadTelemetry, device_health
 from edge_agent.events.payloads import to_json_bytes
 from edge_agent.events.state_payloads import (
     CameraTelemetry,
@@ -26,7 +28,7 @@ from edge_agent.events.state_payloads import (
 )
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.timing import LatencySummary
-from edge_agent.transport.outbox import OutboxCounters
+from edge_agent.transport.outbox_records import OutboxCounters
 from edge_agent.transport.publisher import OutgoingMessage, Publisher
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,11 @@ class TelemetryReporter:
         latency: Callable[[], Dict[str, LatencySummary]],
         outbox: Callable[[], OutboxCounters],
         session: Callable[[], int],
+        device: Optional[DeviceTelemetry] = None,
+        last_reload: Optional[Callable[[], Optional[ReloadTelemetry]]] = None,
     ) -> None:
+        """``device``: power/thermal readings (probed in start(), only when telemetry runs);
+        ``last_reload``: the latest SIGHUP outcome, so a refused reload shows up here."""
         self._publisher = publisher
         self._topics = topics
         self._device_id = device_id
@@ -87,6 +93,9 @@ class TelemetryReporter:
         self._latency = latency
         self._outbox = outbox
         self._session = session
+        self._device = device
+        self._last_reload = last_reload
+        self._device_failed = False
         self._started_s = time.monotonic()
         self._cpu = CpuMeter()
         self._stop = threading.Event()
@@ -127,7 +136,21 @@ class TelemetryReporter:
                 cpu_percent=self._cpu.percent(),
                 uptime_s=time.monotonic() - self._started_s,
             ),
+            device=self._device_health(),
+            last_reload=self._last_reload() if self._last_reload is not None else None,
         )
+
+    def _device_health(self) -> Optional[DeviceHealthTelemetry]:
+        """A reading of the device; never lets a sysfs surprise stop the telemetry."""
+        if self._device is None:
+            return None
+        try:
+            return device_health(self._device.read())
+        except Exception:  # noqa: BLE001 - one bad reading must not cost the whole document
+            if not self._device_failed:  # once: a broken reader would repeat every interval
+                logger.exception("could not read the device telemetry")
+            self._device_failed = True
+            return None
 
     def publish_once(self) -> None:
         """Build and hand over one document (latest-only channel: dropped while offline)."""
@@ -140,6 +163,8 @@ class TelemetryReporter:
         """Start the thread (nothing happens with interval 0)."""
         if self._interval_s <= 0:
             return
+        if self._device is not None:
+            self._device.start()  # probes once; each missing reading warns once, here
         self._started_s = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
         self._thread.start()

@@ -8,12 +8,26 @@ Layout (``<root>`` = ``<prefix>/<device_id>``)::
     <root>/telemetry            periodic stats JSON
     <root>/<camera_id>/mask     MaskEvent JSON
     <root>/<camera_id>/<kind>   other per-camera events
-    <root>/<camera_id>/zone/<zone>/occupancy   retained OccupancyPayload JSON
+    <root>/<camera_id>/zone/<zone>/occupancy   retained OccupancyPayload JSON: the share of the
+                                zone covered by person pixels (segmentation), occupied yes/no
+    <root>/<camera_id>/track    TrackEvent JSON (new | update | end), durable, not retained
+    <root>/<camera_id>/zone/<zone>/person         people counted in the zone (tracking), plain
+                                integer, retained (Frigate-style)
+    <root>/<camera_id>/zone/<zone>/person/active  of those, people moving; plain integer, retained
+    <root>/<camera_id>/zone/<zone>/count          retained ZoneCountPayload JSON of both
+    <root>/<camera_id>/line/<line>/in|out         crossings since the last reset, plain
+                                integer, retained
+    <root>/<camera_id>/line/<line>/count          retained LineCountPayload JSON {"in", "out",
+                                "since", ...}
     <root>/cmd/<verb>           commands to this device (the only topics it may read)
     <ha_prefix>/sensor/<device_id>/<object_id>/config   Home Assistant discovery (retained)
 
-Every level is checked: '+' and '#' are subscription wildcards and '/' would add a level, so
-any of them in an id would make topics collide or become unpublishable.
+Coverage (`occupancy`, from segmentation) and head counts (`person`, `count`, from tracking)
+are different measurements and live on different leaves of the same zone, so one zone name
+never means two numbers on one topic. The camera level is always present, so equal zone names
+on two cameras never collide. Every level is checked: '+' and '#' are subscription wildcards
+and '/' would add a level, so any of them in an id would make topics collide or become
+unpublishable.
 """
 
 from __future__ import annotations
@@ -75,10 +89,47 @@ class Topics:
         """``<root>/<camera_id>/mask`` for MaskEvent documents."""
         return self.event(camera_id, "mask")
 
-    def occupancy(self, camera_id: str, zone: str) -> str:
-        """``<root>/<camera_id>/zone/<zone>/occupancy``: retained OccupancyPayload."""
+    def zone(self, camera_id: str, zone: str) -> str:
+        """``<root>/<camera_id>/zone/<zone>``: the base of every topic of one zone."""
         camera = check_level(camera_id, "camera id")
-        return f"{self.root}/{camera}/zone/{check_level(zone, 'zone name')}/occupancy"
+        return f"{self.root}/{camera}/zone/{check_level(zone, 'zone name')}"
+
+    def occupancy(self, camera_id: str, zone: str) -> str:
+        """``<root>/<camera_id>/zone/<zone>/occupancy``: retained OccupancyPayload (coverage)."""
+        return f"{self.zone(camera_id, zone)}/occupancy"
+
+    def track(self, camera_id: str) -> str:
+        """``<root>/<camera_id>/track``: TrackEvent documents."""
+        return self.event(camera_id, "track")
+
+    def zone_person(self, camera_id: str, zone: str) -> str:
+        """``…/zone/<zone>/person``: retained plain-integer people count."""
+        return f"{self.zone(camera_id, zone)}/person"
+
+    def zone_person_active(self, camera_id: str, zone: str) -> str:
+        """``…/zone/<zone>/person/active``: retained plain-integer count of moving people."""
+        return f"{self.zone(camera_id, zone)}/person/active"
+
+    def zone_count(self, camera_id: str, zone: str) -> str:
+        """``…/zone/<zone>/count``: retained ZoneCountPayload JSON."""
+        return f"{self.zone(camera_id, zone)}/count"
+
+    def line(self, camera_id: str, line: str) -> str:
+        """``<root>/<camera_id>/line/<line>``: the base of every topic of one counting line."""
+        camera = check_level(camera_id, "camera id")
+        return f"{self.root}/{camera}/line/{check_level(line, 'line name')}"
+
+    def line_in(self, camera_id: str, line: str) -> str:
+        """``…/line/<line>/in``: retained plain-integer crossings in since the last reset."""
+        return f"{self.line(camera_id, line)}/in"
+
+    def line_out(self, camera_id: str, line: str) -> str:
+        """``…/line/<line>/out``: retained plain-integer crossings out since the last reset."""
+        return f"{self.line(camera_id, line)}/out"
+
+    def line_count(self, camera_id: str, line: str) -> str:
+        """``…/line/<line>/count``: retained LineCountPayload JSON."""
+        return f"{self.line(camera_id, line)}/count"
 
     @property
     def commands(self) -> str:

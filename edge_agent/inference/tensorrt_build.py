@@ -109,8 +109,10 @@ class EngineBuilder:
     """One background build at a time; results land in the cache only after a smoke inference."""
 
     def __init__(self, toolkit: EngineToolkit, cache: EngineCache,
-                 progress: Optional[Progress] = None, elapsed_every_s: float = 15.0) -> None:
+                 progress: Optional[Progress] = None, elapsed_every_s: float = 15.0,
+                 on_finish: Optional[Callable[[BuildStatus], None]] = None) -> None:
         self._toolkit = toolkit
+        self._on_finish = on_finish  # called on the build thread with the final status
         self._cache = cache
         self._progress = progress or (lambda line: logger.info("engine build: %s", line))
         self._elapsed_every_s = elapsed_every_s
@@ -168,8 +170,13 @@ class EngineBuilder:
         except Exception as exc:  # noqa: BLE001 - a failed build must not kill the agent
             logger.warning("engine build for %s failed: %s", request.key.model_name, exc)
             self._set(BuildStatus("failed", str(exc)))
-            return
-        self._set(BuildStatus("ready", "built", path))
+        else:
+            self._set(BuildStatus("ready", "built", path))
+        if self._on_finish is not None:
+            try:
+                self._on_finish(self.status)
+            except Exception:  # noqa: BLE001 - the callback's failure is logged, not raised
+                logger.exception("engine build callback failed")
 
     def _build(self, request: BuildRequest) -> Path:
         verdict = self._cache.check(request.key)

@@ -37,6 +37,8 @@ class PeopleBatchResult:
     detector_calls: int
     reid_calls: int
     inference_ms: float
+    detect_ms: float = 0.0
+    reid_ms: float = 0.0
 
 
 def batch_limit(backend: InferenceBackend, manifest_max: int) -> int:
@@ -130,6 +132,7 @@ class PeopleEngine:
         """Detect and embed the frames of one round."""
         start = time.perf_counter()
         detections = self.detect(frames)
+        detected = time.perf_counter()
         embeddings: List[Optional[np.ndarray]] = [None] * len(frames)
         reid_calls = 0
         if self._embedder is not None:
@@ -137,11 +140,14 @@ class PeopleEngine:
             reid_calls = len(chunks(total, self.embedder_batch))
             embeddings = list(self.embed(frames, detections))
         results = [PeopleResult(f, d, e) for f, d, e in zip(frames, detections, embeddings)]
+        end = time.perf_counter()
         return PeopleBatchResult(
             results,
             len(chunks(len(frames), self.detector_batch)),
             reid_calls,
-            (time.perf_counter() - start) * 1000.0,
+            (end - start) * 1000.0,
+            (detected - start) * 1000.0,
+            (end - detected) * 1000.0,
         )
 
     def close(self) -> None:

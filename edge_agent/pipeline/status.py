@@ -6,8 +6,8 @@ systemd STATUS= string and telemetry, so all of them always agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, List
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class StatusSnapshot:
     events_acknowledged: int
     events_pending: int
     broker: str
+    engine_ms: Dict[str, Tuple[float, float]] = field(default_factory=dict)
+    """(p50, p95) per people-tracking engine ('peoplenet', 'reid', 'tracker'); empty when off."""
 
     def frames_dropped(self) -> int:
         """Dropped frames over all cameras."""
@@ -41,7 +43,8 @@ class StatusSnapshot:
 
 def format_status_line(snapshot: StatusSnapshot) -> str:
     """One line such as
-    `lobby 9.8fps | semseg 41.2ms | events 120 (acked 118) | dropped 3 | broker up`.
+    `lobby 9.8fps | semseg 41.2ms | events 120 (acked 118) | dropped 3 | broker up`, with
+    `peoplenet 30.1/41.0 reid 3.2/5.0 tracker 0.4/0.9ms p50/p95` after semseg when tracking.
 
     One line, because journals and terminals both show it best that way.
     """
@@ -52,6 +55,11 @@ def format_status_line(snapshot: StatusSnapshot) -> str:
         else:
             parts.append(f"{camera.camera_id} {camera.state}")
     parts.append(f"semseg {snapshot.inference_ms:.1f}ms")
+    if snapshot.engine_ms:
+        engines = " ".join(
+            f"{name} {p50:.1f}/{p95:.1f}" for name, (p50, p95) in snapshot.engine_ms.items()
+        )
+        parts.append(f"{engines}ms p50/p95")
     parts.append(f"events {snapshot.events_published} (acked {snapshot.events_acknowledged})")
     parts.append(f"dropped {snapshot.frames_dropped()}")
     parts.append(f"broker {snapshot.broker}")

@@ -5,7 +5,8 @@ saved counting state and publishes the restored counts at once (retained), so da
 the right numbers across a restart; `process(frames)` handles one round of frames from any
 number of cameras in one batched inference; `stop()` ends every track ('end' events), saves
 the state and releases the models. Not thread-safe: one thread (the inference thread) calls
-process(). Counts are republished only when they change.
+process(). Counts are republished only when they change. With `timings`, each round adds
+'peoplenet' and 'reid' (model time) and 'tracker' (association, analytics, hand-off) samples.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from edge_agent.analytics.state import StateStore
 from edge_agent.analytics.zone_coverage import Zone
 from edge_agent.errors import ConfigError
 from edge_agent.events.sequence import SequenceCounter
+from edge_agent.events.topics import Topics
 from edge_agent.frames import Frame
 from edge_agent.models.peoplenet import ClusterParams
 from edge_agent.pipeline.people_engine import PeopleEngine
+from edge_agent.pipeline.timing import StageTimings
 from edge_agent.pipeline.track_events import TrackEventBuilder
-from edge_agent.pipeline.tracking_topics import TrackingTopics
 from edge_agent.settings import AgentSettings, enabled_cameras
 from edge_agent.settings.tracking import TrackingSettings
 from edge_agent.tracking.gallery import Gallery
@@ -48,6 +50,25 @@ def cluster_params(cfg: TrackingSettings) -> ClusterParams:
         top_k=cfg.top_k, coverage_threshold=cfg.coverage_threshold, dbscan_eps=cfg.dbscan_eps,
         dbscan_min_samples=cfg.dbscan_min_samples, min_height_px=cfg.min_box_height_px,
     )
+
+
+def check_tracking_models(settings: AgentSettings) -> None:
+    """Refuse a tracking setup that cannot load, before any thread starts (agent prepare()).
+
+    Only the model store is read (files present, hashes, manifests); the backends are created
+    in TrackingStage.start(), after the publisher is up.
+    """
+    from edge_agent.models.store import load_model_record
+
+    models = settings.models
+    if models.backend != "onnxruntime":
+        raise ConfigError(
+            f"models.tracking runs on onnxruntime only for now, not {models.backend!r}",
+            "set models.backend = 'onnxruntime' or models.tracking.enabled = false",
+        )
+    load_model_record(models.dir, models.tracking.peoplenet_model)
+    if models.tracking.reid_model:
+        load_model_record(models.dir, models.tracking.reid_model)
 
 
 def load_people_engine(settings: AgentSettings) -> Tuple[PeopleEngine, bool]:
@@ -84,18 +105,20 @@ class TrackingStage:
         self,
         settings: AgentSettings,
         publisher: Publisher,
-        root_topic: str,
+        topics: Topics,
         device_id: str,
         sequence: SequenceCounter,
         clock: Callable[[], float] = time.time,
+        timings: Optional[StageTimings] = None,
     ) -> None:
         self._settings = settings
         self._cfg = settings.models.tracking
         self._publisher = publisher
-        self._topics = TrackingTopics(root_topic)
+        self._topics = topics
         self._device_id = device_id
         self._sequence = sequence
         self._clock = clock
+        self._timings = timings
         self._engine: Optional[PeopleEngine] = None
         self._trackers: Dict[str, Tracker] = {}
         self._counting: Dict[str, CameraCounting] = {}
@@ -145,6 +168,7 @@ class TrackingStage:
         frames = [f for f in frames if f.camera_id in self._trackers]
         if not frames:
             return 0
+        started = time.perf_counter()
         result = self._engine.infer(frames)
         self._latest_ts = max([self._latest_ts] + [f.capture_ts for f in frames])
         sent = 0
@@ -159,6 +183,11 @@ class TrackingStage:
         now = self._clock()
         if now - self._last_save >= _SAVE_EVERY_S:
             self._save(now)
+        if self._timings is not None:
+            total_ms = (time.perf_counter() - started) * 1000.0
+            self._timings.add("peoplenet", result.detect_ms)
+            self._timings.add("reid", result.reid_ms)
+            self._timings.add("tracker", max(0.0, total_ms - result.inference_ms))
         return sent
 
     def _analyse(self, cid: str, frame: Frame, tracks: List[Track], born: List[Track],
@@ -188,19 +217,23 @@ class TrackingStage:
         restored = not counting.warm(now)
         if counts is not None:
             for zone, value in counts.items():
-                base = self._topics.zone(cid, zone)
-                if self._changed(base, (value.current, value.active)):
-                    self._send(f"{base}/person", str(value.current).encode(), retain=True)
-                    self._send(f"{base}/person/active", str(value.active).encode(), retain=True)
-                    self._send(f"{base}/people", self._events[cid].zone_payload(
+                topics = self._topics
+                if self._changed(topics.zone(cid, zone), (value.current, value.active)):
+                    self._send(topics.zone_person(cid, zone), str(value.current).encode(),
+                               retain=True)
+                    self._send(topics.zone_person_active(cid, zone), str(value.active).encode(),
+                               retain=True)
+                    self._send(topics.zone_count(cid, zone), self._events[cid].zone_payload(
                         zone, value, now, restored), retain=True)
         for name, totals in counting.lines.totals.items():
-            base = self._topics.line(cid, name)
             key = (totals.count_in, totals.count_out, totals.since_ts)
-            if self._changed(base, key):
-                self._send(f"{base}/in", str(totals.count_in).encode(), retain=True)
-                self._send(f"{base}/out", str(totals.count_out).encode(), retain=True)
-                self._send(base, self._events[cid].line_payload(name, totals, now), retain=True)
+            if self._changed(self._topics.line(cid, name), key):
+                self._send(self._topics.line_in(cid, name), str(totals.count_in).encode(),
+                           retain=True)
+                self._send(self._topics.line_out(cid, name), str(totals.count_out).encode(),
+                           retain=True)
+                self._send(self._topics.line_count(cid, name),
+                           self._events[cid].line_payload(name, totals, now), retain=True)
 
     def _changed(self, key: str, value: object) -> bool:
         if self._published.get(key) == value:

@@ -20,6 +20,13 @@ class DeviceSettings(StrictModel):
         ),
     )
     name: str = Field("", description="Human-readable name shown in dashboards; free text.")
+    profile: str = Field(
+        "",
+        description=(
+            "Device profile (engines/devices/<name>.toml) to use instead of the one detected "
+            "from /proc/device-tree; '' = detect."
+        ),
+    )
 
     @field_validator("id")
     @classmethod

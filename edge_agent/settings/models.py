@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Union
 
 from pydantic import Field
-from typing_extensions import Literal
+from typing_extensions import Annotated, Literal
 
 from edge_agent.settings.base import StrictModel
 from edge_agent.settings.tracking import TrackingSettings
@@ -16,19 +16,18 @@ class SemSegSettings(StrictModel):
     """PeopleSemSegNet: person masks and zone coverage."""
 
     enabled: bool = Field(True, description="Run person segmentation on every camera.")
-    variant: Literal["shuffleseg", "vanilla_unet"] = Field(
+    variant: Literal["auto", "shuffleseg", "vanilla_unet"] = Field(
         "shuffleseg",
         description=(
-            "Model variant: 'shuffleseg' (fast, for Nano/NX) or 'vanilla_unet' (more accurate, "
-            "for Orin)."
+            "Model variant: 'shuffleseg' (fast, for Nano/NX), 'vanilla_unet' (more accurate, "
+            "for Orin) or 'auto' (the device profile's choice, engines/devices/*.toml)."
         ),
     )
-    rate_hz: float = Field(
+    rate_hz: Union[Annotated[float, Field(ge=0.0)], Literal["auto"]] = Field(
         2.0,
-        ge=0.0,
         description=(
             "Mask events per second per camera (each is one inference); 0 = as fast as "
-            "the device allows."
+            "the device allows; 'auto' = the device profile's rate for the current power mode."
         ),
     )
     mask_width: int = Field(
@@ -63,6 +62,13 @@ class ModelsSettings(StrictModel):
     )
     threads: int = Field(
         0, ge=0, description="ONNX Runtime intra-op threads; 0 = one per CPU core."
+    )
+    engine_dir: Path = Field(
+        Path("/var/cache/edge-agent/engines"),
+        description=(
+            "Folder of TensorRT engines built on this device (backend 'tensorrt'); systemd's "
+            "CacheDirectory, rebuilt when missing, corrupt or built for another device."
+        ),
     )
     semseg: SemSegSettings = Field(
         default_factory=SemSegSettings, description="PeopleSemSegNet settings."

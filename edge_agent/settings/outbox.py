@@ -52,9 +52,21 @@ class OutboxSettings(StrictModel):
     synchronous: SyncMode = Field(
         "FULL",
         description=(
-            "SQLite PRAGMA synchronous in WAL mode. 'FULL' fsyncs every commit: queued "
+            "SQLite PRAGMA synchronous in WAL mode. 'FULL' fsyncs every commit: committed "
             "messages survive power loss. 'NORMAL' survives a crash or SIGKILL but may lose "
-            "the last commits on power loss; faster on slow flash."
+            "the last commits on power loss. Commits are grouped (one fsync for every message "
+            "published while the previous fsync ran), so FULL costs little throughput."
+        ),
+    )
+    publish_waits_for_commit: bool = Field(
+        False,
+        description=(
+            "false: publish() returns once the message is staged in RAM and the writer thread "
+            "commits it within milliseconds; power loss or SIGKILL can lose the messages of "
+            "that window (at most 4096). true: publish() returns only after the message is "
+            "committed (no loss window; one commit per message from a single producer, "
+            "slower). Either way a message is on disk before it is sent, and flush() waits "
+            "for commit and PUBACK."
         ),
     )
     max_inflight: int = Field(

@@ -50,6 +50,8 @@ class DeliveryState:
         self.failed = 0
         self.live_dropped = 0
         self.oversize = 0
+        self.refused = 0
+        """Durable messages refused before they reached the outbox (not started, writer stalled)."""
         self.connected = False
         self.session = 0
         self.last_error = ""

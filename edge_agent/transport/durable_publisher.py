@@ -1,9 +1,21 @@
 """DurablePublisher: the Publisher interface over an on-disk outbox and our own MQTT link.
 
-State and event messages are committed to the Outbox before ``publish`` returns and deleted
-only on a PUBACK below 0x80 (0x10 'no matching subscribers' included); a refusal (>= 0x80,
-e.g. 0x87 from an ACL) keeps the row as rejected, counts it and logs it. Mask and telemetry
-messages are 'latest only': sent while connected, dropped (counted) while not, never stored.
+Durability contract for state and event messages:
+- ``publish()`` returning means the message is staged in RAM, in order; the ``outbox-writer``
+  thread commits everything staged in one transaction (group commit: one fsync for all
+  events that arrived during the previous fsync), normally within milliseconds.
+- Only committed rows are ever sent: a message is on disk before the broker sees it.
+- Power loss or SIGKILL can lose only what was staged and not yet committed (at most
+  ``outbox_writer.MAX_STAGED`` messages, in practice the last few milliseconds). With
+  ``outbox.synchronous = NORMAL`` a power loss may also take the last committed rows.
+- ``sync()`` waits until everything published so far is committed;
+  ``outbox.publish_waits_for_commit = true`` makes every publish() wait (one commit per
+  call for a single producer: slower, no loss window).
+- ``flush()`` waits for commit AND PUBACK of everything published so far.
+A row is deleted only on a PUBACK below 0x80 (0x10 'no matching subscribers' included); a
+refusal (>= 0x80, e.g. 0x87 from an ACL) keeps the row as rejected, counts it and logs it.
+Mask and telemetry messages are 'latest only': sent while connected, dropped (counted) while
+not, never stored.
 
 One thread (``mqtt-link``) owns everything paho: it connects, pumps the socket, sends the
 backlog in id order within a window of ``outbox.max_inflight``, and reconnects with
@@ -25,7 +37,9 @@ from edge_agent.settings.mqtt import MqttSettings
 from edge_agent.settings.outbox import OutboxSettings
 from edge_agent.transport.delivery import DURABLE_CHANNELS, DeliveryState
 from edge_agent.transport.link import Waker
-from edge_agent.transport.outbox import Outbox, OutboxCounters
+from edge_agent.transport.outbox import Outbox
+from edge_agent.transport.outbox_records import OutboxCounters
+from edge_agent.transport.outbox_writer import OutboxWriter
 from edge_agent.transport.publisher import OutgoingMessage, PublisherStats
 from edge_agent.transport.session import (
     LinkConfig,
@@ -39,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 _LIVE_QUEUE = 32  # latest-only messages waiting for the link thread
 _OVERSIZE_LOG_EVERY_S = 60.0
+_COMMIT_WAIT_S = 10.0  # publish_waits_for_commit: longest wait for a stalled disk
 
 
 class DurablePublisher:
@@ -53,7 +68,9 @@ class DurablePublisher:
         self._topics = Topics(settings.topic_prefix, device_id)
         self._outbox = Outbox(outbox)
         self._max_inflight = outbox.max_inflight
+        self._wait_for_commit = outbox.publish_waits_for_commit
         self._state = DeliveryState()
+        self._writer = OutboxWriter(self._outbox, self._on_commit, self._on_refused)
         self._session_hooks: List[SessionHook] = []
         self._subscriptions: List[Tuple[str, MessageHook]] = []
         self._waker: Optional[Waker] = None
@@ -96,6 +113,7 @@ class DurablePublisher:
             raise RuntimeError("DurablePublisher.start() called twice")
         tls_context = build_tls_context(self._settings)
         self._outbox.open()
+        self._writer.start()
         self._waker = Waker()
         self._stop.clear()
         config = LinkConfig(
@@ -109,7 +127,9 @@ class DurablePublisher:
             session_hooks=list(self._session_hooks),
             subscriptions=list(self._subscriptions),
         )
-        self._runner = LinkRunner(config, self._outbox, self._state, self._waker, self._stop)
+        self._runner = LinkRunner(
+            config, self._outbox, self._writer, self._state, self._waker, self._stop
+        )
         self._thread = threading.Thread(target=self._runner.run, name="mqtt-link", daemon=True)
         logger.info(
             "connecting to %s:%d as %r (MQTT %s%s)",
@@ -133,7 +153,8 @@ class DurablePublisher:
             return True
 
     def publish(self, msg: OutgoingMessage) -> None:
-        """Commit (state, event) or hand over (mask, telemetry); never raises for the broker."""
+        """Stage for commit (state, event) or hand over (mask, telemetry); never raises for
+        the broker (see the module docstring for what returning guarantees)."""
         state = self._state
         with state.lock:
             state.published += 1
@@ -143,22 +164,45 @@ class DurablePublisher:
             return
         if msg.channel in DURABLE_CHANNELS:
             if self._runner is None:
-                state.note(f"publish to {msg.topic} before start()")
+                self._refuse(f"publish to {msg.topic} before start()")
                 return
-            if self._outbox.append(msg) is None:
-                error = self._outbox.last_error
-                state.note(error)
-                logger.warning("outbox refused a message to %s: %s", msg.topic, error)
+            ticket = self._writer.stage(msg)
+            if ticket is None:
+                self._refuse(f"outbox writer stalled or stopped: message to {msg.topic} refused")
                 return
-        else:
-            with state.lock:
-                if not state.connected or len(state.live) >= _LIVE_QUEUE:
-                    state.live_dropped += 1
-                    return
-                state.live.append(msg)
+            if self._wait_for_commit and not self._writer.wait_committed(ticket, _COMMIT_WAIT_S):
+                logger.warning("%s: not committed within %.0f s", msg.topic, _COMMIT_WAIT_S)
+            return
+        with state.lock:
+            if not state.connected or len(state.live) >= _LIVE_QUEUE:
+                state.live_dropped += 1
+                return
+            state.live.append(msg)
         waker = self._waker
         if waker is not None:
             waker.wake()
+
+    def _refuse(self, error: str) -> None:
+        with self._state.lock:
+            self._state.refused += 1
+            self._state.last_error = error
+        logger.warning("%s", error)
+
+    def _on_commit(self) -> None:
+        """Writer thread, after each commit: the sender has new rows, flush() may be done."""
+        waker = self._waker
+        if waker is not None:
+            waker.wake()
+        with self._state.lock:
+            self._state.lock.notify_all()
+
+    def _on_refused(self, count: int, reason: str) -> None:
+        self._state.note(reason)
+        logger.warning("outbox refused %d message(s): %s", count, reason)
+
+    def sync(self, timeout_s: float) -> bool:
+        """Wait until every message published so far is committed to the outbox file."""
+        return self._writer.sync(timeout_s)
 
     def _refuse_oversize(self, msg: OutgoingMessage, limit: int) -> None:
         error = (
@@ -177,7 +221,8 @@ class DurablePublisher:
             logger.warning("%s", error)
 
     def flush(self, timeout_s: float) -> bool:
-        """Wait until the outbox is empty and no live message is queued or in flight."""
+        """Wait until everything published so far is committed and acknowledged (PUBACK), and
+        no live message is queued or in flight; False after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         with self._state.lock:
             while self._pending_locked() > 0:
@@ -188,7 +233,7 @@ class DurablePublisher:
             return True
 
     def _pending_locked(self) -> int:
-        depth = self._outbox.depth() if self._runner is not None else 0
+        depth = self._outbox.depth() + self._writer.uncommitted() if self._runner else 0
         return depth + len(self._state.live) + self._state.live_inflight
 
     def stats(self) -> PublisherStats:
@@ -196,7 +241,7 @@ class DurablePublisher:
         state = self._state
         outbox = self._outbox.counters() if self._runner is not None else None
         with state.lock:
-            lost = state.live_dropped + state.oversize
+            lost = state.live_dropped + state.oversize + state.refused
             if outbox is not None:
                 lost += outbox.dropped + outbox.refused + outbox.expired
             return PublisherStats(
@@ -227,7 +272,8 @@ class DurablePublisher:
         thread, runner = self._thread, self._runner
         if thread is None or runner is None:
             return
-        runner.stop_deadline = time.monotonic() + timeout_s * 0.8
+        runner.stop_deadline = time.monotonic() + timeout_s * 0.7
+        runner.stop_grace_s = timeout_s * 0.2  # for the 'stopped' status after the drain
         self._stop.set()
         if self._waker is not None:
             self._waker.wake()
@@ -235,6 +281,7 @@ class DurablePublisher:
         if thread.is_alive():
             logger.warning("the MQTT link thread did not end within %.1f s", timeout_s)
             return
+        self._writer.stop(timeout_s)
         self._thread = None
         self._runner = None
         left = self._outbox.depth()

@@ -53,6 +53,11 @@ def open_outbox_file(path: Path, synchronous: str, schema: str) -> Tuple[sqlite3
         raise
 
 
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A second connection, used for reads only: in WAL mode it sees committed data only."""
+    return sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+
+
 def release_lock(lock_fd: int) -> None:
     """Release the single-owner lock taken by open_outbox_file."""
     if lock_fd >= 0:

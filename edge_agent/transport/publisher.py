@@ -1,7 +1,8 @@
 """The narrow interface between event producers and whatever carries events to the broker.
 
-Why so narrow: today a paho client implements it directly (MqttPublisher); the next step is a
-durable on-disk outbox that implements the same three methods, so producers never change.
+Why so narrow: producers (event worker, telemetry, tracking) only need these three methods,
+so the carrier behind them (today DurablePublisher: an on-disk outbox and our own MQTT link)
+can change without touching them.
 The contract every implementation keeps:
 
 - ``publish`` returns quickly and never raises because the broker is away; delivery is

@@ -1,7 +1,8 @@
 """LinkRunner: the body of the ``mqtt-link`` thread (connect, replay, send, reconnect).
 
-Why one thread for all of it: paho's callbacks, the send window and the outbox cursor then
-never race; producers only append to the outbox or the live queue and poke the Waker.
+Why one thread for all of it: paho's callbacks, the send window (``send_window.py``) and the
+outbox cursor then never race; producers only stage durable messages with the outbox writer
+(which wakes this thread after each commit) or append to the live queue and poke the Waker.
 
 Per connection: CONNACK → status 'online' with the next session number, session messages
 (HA discovery), subscriptions, then the outbox from its first row; rows that existed at the
@@ -18,7 +19,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
@@ -28,15 +29,15 @@ from edge_agent.events.topics import Topics
 from edge_agent.settings.mqtt import MqttSettings
 from edge_agent.transport.delivery import (
     DeliveryState,
-    Inflight,
     describe_connack,
-    mark_replayed,
     status_messages,
     will_payload,
 )
 from edge_agent.transport.link import MqttLink, Waker
 from edge_agent.transport.outbox import Outbox
+from edge_agent.transport.outbox_writer import OutboxWriter
 from edge_agent.transport.publisher import OutgoingMessage
+from edge_agent.transport.send_window import LIVE_INFLIGHT_MAX, SendWindow
 from edge_agent.transport.tls import TrackingContext, describe_tls_failure
 
 logger = logging.getLogger(__name__)
@@ -44,11 +45,8 @@ logger = logging.getLogger(__name__)
 SessionHook = Callable[[], List[OutgoingMessage]]
 MessageHook = Callable[[bytes], List[OutgoingMessage]]
 
-LIVE_INFLIGHT_MAX = 16
 _IDLE_TICK_S = 0.5
 _BUSY_TICK_S = 0.02
-_DELETE_BATCH = 512
-_DELETE_DELAY_S = 0.05
 _EXPIRE_EVERY_S = 1.0
 
 
@@ -74,23 +72,20 @@ class LinkRunner:
         self,
         config: LinkConfig,
         outbox: Outbox,
+        writer: OutboxWriter,
         state: DeliveryState,
         waker: Waker,
         stop: threading.Event,
     ) -> None:
         self._config = config
         self._outbox = outbox
+        self._writer = writer
         self._state = state
         self._waker = waker
         self._stop = stop
         self.stop_deadline = 0.0
-        self._inflight: Dict[int, Inflight] = {}
-        self._early: Dict[int, ReasonCode] = {}
-        self._priority: List[OutgoingMessage] = []
-        self._acked: List[int] = []
-        self._acked_since = 0.0
-        self._cursor = 0
-        self._backlog_mark = 0
+        self.stop_grace_s = 0.5
+        self._window = SendWindow(config.max_inflight, outbox, writer, state)
         self._connack: Optional[ReasonCode] = None
         self._next_expire = 0.0
         self._last_failure = ""
@@ -128,7 +123,7 @@ class LinkRunner:
             config.tls_context,
             will,
             self._on_connack,
-            self._on_publish,
+            self._window.on_publish,
             self._on_message,
             self._on_lost,
             config.max_inflight + LIVE_INFLIGHT_MAX,
@@ -145,8 +140,7 @@ class LinkRunner:
             return False
         connack_deadline = time.monotonic() + settings.connect_timeout_s
         while link.alive and not self._stop.is_set():
-            busy = bool(self._acked) or bool(self._priority)
-            link.pump(self._waker, _BUSY_TICK_S if busy else _IDLE_TICK_S)
+            link.pump(self._waker, _BUSY_TICK_S if self._window.busy else _IDLE_TICK_S)
             connack = self._current_connack()
             if connack is None:
                 if time.monotonic() > connack_deadline:
@@ -158,7 +152,7 @@ class LinkRunner:
                 continue
             if connack.is_failure:
                 break
-            self._fill(link)
+            self._window.fill(link)
             self._maintain(force_delete=False)
         connack = self._current_connack()
         accepted = connack is not None and not connack.is_failure
@@ -173,83 +167,34 @@ class LinkRunner:
         """The CONNACK of the current attempt (set by a callback inside pump())."""
         return self._connack
 
-    def _fill(self, link: MqttLink) -> None:
-        """Send priority messages, then live ones, then outbox rows, within the windows."""
-        if self._priority:
-            with self._state.lock:
-                self._state.published += len(self._priority)
-        for msg in self._priority:
-            self._send(
-                link,
-                msg.topic,
-                msg.payload,
-                msg.qos,
-                msg.retain,
-                Inflight(msg.topic, msg.channel, None),
-            )
-        self._priority.clear()
-        state = self._state
-        while True:
-            with state.lock:
-                if not state.live or state.live_inflight >= LIVE_INFLIGHT_MAX:
-                    break
-                msg = state.live.popleft()
-                state.live_inflight += 1
-            self._send(
-                link,
-                msg.topic,
-                msg.payload,
-                msg.qos,
-                msg.retain,
-                Inflight(msg.topic, msg.channel, None, live=True),
-            )
-        durable = sum(1 for entry in self._inflight.values() if entry.row_id is not None)
-        room = self._config.max_inflight - durable
-        if room <= 0:
-            return
-        for row in self._outbox.fetch(self._cursor, room):
-            payload = mark_replayed(row.payload) if row.id <= self._backlog_mark else row.payload
-            self._send(
-                link, row.topic, payload, row.qos, row.retain, Inflight(row.topic, "event", row.id)
-            )
-            self._cursor = row.id
-
-    def _send(
-        self, link: MqttLink, topic: str, payload: bytes, qos: int, retain: bool, entry: Inflight
-    ) -> None:
-        mid = link.publish(topic, payload, qos, retain)
-        early = self._early.pop(mid, None)
-        if early is not None:
-            self._settle(entry, early)
-        else:
-            self._inflight[mid] = entry
-
     def _drain_and_stop(self, link: MqttLink) -> None:
         """On stop: send what the broker takes before the deadline, then 'stopped'."""
+        window = self._window
         while link.alive and time.monotonic() < self.stop_deadline:
-            self._fill(link)
+            window.fill(link)
             self._maintain(force_delete=True)
-            if not self._inflight and self._outbox.depth() == 0 and not self._state.live:
+            if window.idle and self._pending_durable() == 0 and not self._state.live:
                 break
             link.pump(self._waker, _BUSY_TICK_S)
         config = self._config
-        self._priority.extend(
+        window.priority.extend(
             status_messages(
                 config.topics, config.device_id, config.version, "stopped", self._state.session
             )
         )
-        self._fill(link)
-        while link.alive and self._inflight and time.monotonic() < self.stop_deadline + 0.5:
+        window.fill(link)
+        last_s = self.stop_deadline + self.stop_grace_s
+        while link.alive and not window.idle and time.monotonic() < last_s:
             link.pump(self._waker, _BUSY_TICK_S)
         self._maintain(force_delete=True)
 
+    def _pending_durable(self) -> int:
+        """Durable messages not yet acknowledged: committed rows plus staged ones."""
+        return self._outbox.depth() + self._writer.uncommitted()
+
     def _down(self) -> None:
         """Forget the window (rows stay in the outbox), count lost live messages."""
-        lost_live = sum(1 for entry in self._inflight.values() if entry.live)
-        replay = sum(1 for entry in self._inflight.values() if entry.row_id is not None)
-        self._inflight.clear()
-        self._early.clear()
-        self._priority.clear()
+        lost_live, replay = self._window.forget()
         self._maintain(force_delete=True)
         state = self._state
         with state.lock:
@@ -267,17 +212,9 @@ class LinkRunner:
             )
 
     def _maintain(self, force_delete: bool) -> None:
-        """Delete acknowledged rows in batches; expire old ones once a second."""
+        """Hand acknowledged rows to the writer in batches; expire old ones once a second."""
+        self._window.hand_over_acks(force_delete)
         now = time.monotonic()
-        if self._acked and (
-            force_delete
-            or len(self._acked) >= _DELETE_BATCH
-            or now - self._acked_since >= _DELETE_DELAY_S
-        ):
-            acked, self._acked = self._acked, []
-            self._outbox.delete(acked)
-            with self._state.lock:
-                self._state.lock.notify_all()
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
             expired = self._outbox.expire()
@@ -304,13 +241,12 @@ class LinkRunner:
         with state.lock:
             state.session += 1
             session = state.session
-        self._backlog_mark = self._outbox.max_id()
-        self._cursor = 0
-        self._priority = status_messages(
+        priority = status_messages(
             config.topics, config.device_id, config.version, "online", session
         )
         for hook in config.session_hooks:
-            self._priority.extend(hook())
+            priority.extend(hook())
+        self._window.start_session(priority)
         if self._link is not None:
             self._link.subscribe([topic for topic, _ in config.subscriptions])
         with state.lock:
@@ -320,43 +256,10 @@ class LinkRunner:
         backlog = self._outbox.depth()
         logger.info("connected (session %d); %d queued message(s) to replay", session, backlog)
 
-    def _on_publish(self, mid: int, reason_code: ReasonCode) -> None:
-        entry = self._inflight.pop(mid, None)
-        if entry is None:
-            self._early[mid] = reason_code
-            return
-        self._settle(entry, reason_code)
-
-    def _settle(self, entry: Inflight, reason_code: ReasonCode) -> None:
-        state = self._state
-        with state.lock:
-            if entry.live:
-                state.live_inflight = max(0, state.live_inflight - 1)
-            if reason_code.is_failure:
-                state.failed += 1
-                state.last_error = f"broker refused publish to {entry.topic}: {reason_code}"
-            else:
-                state.acknowledged += 1
-            state.lock.notify_all()
-        if reason_code.is_failure:
-            if entry.row_id is not None:
-                self._outbox.reject(entry.row_id, int(reason_code.value))
-            logger.warning(
-                "broker refused publish to %s: %s (0x%02x)%s",
-                entry.topic,
-                reason_code,
-                reason_code.value,
-                "; kept in the outbox as rejected" if entry.row_id else "",
-            )
-        elif entry.row_id is not None:
-            if not self._acked:
-                self._acked_since = time.monotonic()
-            self._acked.append(entry.row_id)
-
     def _on_message(self, topic: str, payload: bytes) -> None:
         for pattern, hook in self._config.subscriptions:
             if mqtt.topic_matches_sub(pattern, topic):
-                self._priority.extend(hook(payload))
+                self._window.priority.extend(hook(payload))
 
     def _on_lost(self, why: str) -> None:
         """Record why an accepted connection ended; after a refused CONNACK paho reports a

@@ -21,7 +21,7 @@ OPSET = 17
 IR_VERSION = 8
 PRODUCER_NAME = "edge-agent-standin"
 # Bump when any builder's graph changes, so sidecars tell which generator made a file.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 _ONNX_TYPES: Dict[str, int] = {
     "float32": TensorProto.FLOAT,
