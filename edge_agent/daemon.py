@@ -9,7 +9,6 @@ releases them in reverse within a time budget, draining results already computed
 from __future__ import annotations
 
 import logging
-import queue
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,60 +23,33 @@ from edge_agent.device_id import resolve_device_id
 from edge_agent.errors import ConfigError
 from edge_agent.events.ha_discovery import HaDiscovery
 from edge_agent.events.health_payloads import ReloadTelemetry, reload_result
-from edge_agent.events.occupancy import OccupancyTap
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.telemetry import TelemetryReporter
 from edge_agent.events.topics import Topics
-from edge_agent.inference.contract import check_contract
-from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
-from edge_agent.models.manifest import load_manifest
-from edge_agent.models.store import load_model_record
+from edge_agent.pipeline.assembly import (
+    TRACKING_STAGES,
+    build_semseg,
+    build_tracking,
+    load_semseg_engine,
+    semseg_model_name,
+    stage_names,
+)
 from edge_agent.pipeline.event_worker import EventWorker
-from edge_agent.pipeline.inference_worker import InferenceWorker, InferredBatch
-from edge_agent.pipeline.mask_events import MaskEventBuilder
-from edge_agent.pipeline.rate_gate import RateGate
+from edge_agent.pipeline.inference_worker import InferenceWorker
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
 from edge_agent.pipeline.timing import StageTimings
-from edge_agent.pipeline.tracking_stage import TrackingStage, check_tracking_models
+from edge_agent.pipeline.tracking_stage import check_tracking_models
 from edge_agent.pipeline.tracking_worker import TrackingWorker
 from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload
 from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
 from edge_agent.settings import AgentSettings, enabled_cameras
 from edge_agent.transport.durable_publisher import DurablePublisher
-from edge_agent.transport.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 
-STAGES = ["preprocess", "inference", "decode", "encode", "publish"]
-TRACKING_STAGES = ["peoplenet", "reid", "tracker"]  # per engine, when models.tracking is on
-_RESULT_QUEUE_SIZE = 4
-
-
-def semseg_model_name(settings: AgentSettings) -> str:
-    """Manifest name of the configured PeopleSemSegNet variant."""
-    return f"peoplesemsegnet_{settings.models.semseg.variant}"
-
-
-def load_semseg_engine(settings: AgentSettings) -> SemSegEngine:
-    """Load the segmentation model and prove it matches its contract before running it."""
-    if settings.models.backend == "tensorrt":
-        # Cached engine, or ONNX Runtime on the CPU while it builds (docs/engines.md).
-        from edge_agent.pipeline.semseg_tensorrt import load_tensorrt_semseg
-
-        return load_tensorrt_semseg(settings)
-    record = load_model_record(settings.models.dir, semseg_model_name(settings))
-    backend = OnnxRuntimeBackend(
-        record.onnx_path, settings.models.providers, settings.models.threads
-    )
-    try:
-        # The contract is the packaged manifest (engines/models), not the file's own sidecar:
-        # a sidecar travels with its file and cannot vouch for it.
-        check_contract(backend.inputs, backend.outputs, load_manifest(record.name))
-        return SemSegEngine(backend, record.name, record.standin)
-    except Exception:
-        backend.close()
-        raise
+# Kept importable from here: tests and tools name them through the daemon.
+__all__ = ["Agent", "load_semseg_engine", "semseg_model_name"]
 
 
 @dataclass
@@ -85,11 +57,11 @@ class _Parts:
     """Everything `prepare()` built; `start()` only switches it on."""
 
     device_id: str
-    engine: SemSegEngine
+    engine: Optional[SemSegEngine]  # None when models.semseg.enabled is false
     cameras: List[CameraWorker]
     publisher: DurablePublisher
-    inference: InferenceWorker
-    events: EventWorker
+    inference: Optional[InferenceWorker]
+    events: Optional[EventWorker]
     timings: StageTimings
     telemetry: TelemetryReporter
     tracking: Optional[TrackingWorker] = None
@@ -133,53 +105,76 @@ class Agent:
                 "no enabled camera is configured",
                 "add a [[cameras]] table with id and url (see deploy/agent.example.toml)",
             )
+        if not (settings.models.semseg.enabled or settings.models.tracking.enabled):
+            raise ConfigError(
+                "models.semseg.enabled and models.tracking.enabled are both false: "
+                "nothing would run",
+                "enable segmentation, tracking or both",
+            )
         device_id = resolve_device_id(settings.device.id)
         for camera in cameras:
             preflight(camera)
-        engine = self._engine_loader(settings)
+        if settings.models.tracking.enabled:
+            check_tracking_models(settings)
+        engine = self._engine_loader(settings) if settings.models.semseg.enabled else None
         try:
             topics = Topics(settings.mqtt.topic_prefix, device_id)
             publisher = DurablePublisher(settings.mqtt, settings.outbox, device_id, __version__)
             publisher.check()
-            tracking_on = settings.models.tracking.enabled
-            if tracking_on:
-                check_tracking_models(settings)
-            timings = StageTimings(STAGES + (TRACKING_STAGES if tracking_on else []))
+            timings = StageTimings(stage_names(settings))
             telemetry = self._build_telemetry(publisher, topics, device_id, timings)
             self._topics, self._sequence = topics, SequenceCounter()
-            workers, inference, events = self._build_pipeline(
+            workers, inference, events, tracking = self._build_branches(
                 settings, device_id, engine, publisher, timings
             )
         except Exception:
-            engine.close()
+            if engine is not None:
+                engine.close()
             raise
-        if engine.standin:
+        if engine is not None and engine.standin:
             logger.warning(
                 "model %s is a STAND-IN (generated, not NVIDIA's weights): every event is "
                 "flagged standin=true",
                 engine.model_name,
             )
         self._parts = _Parts(
-            device_id, engine, workers, publisher, inference, events, timings, telemetry,
-            self._build_tracking(settings, device_id, publisher, timings, workers),
+            device_id, engine, workers, publisher, inference, events, timings, telemetry, tracking
         )
 
-    def _build_tracking(
+    def _build_branches(
         self,
         settings: AgentSettings,
         device_id: str,
-        publisher: Publisher,
+        engine: Optional[SemSegEngine],
+        publisher: DurablePublisher,
         timings: StageTimings,
-        workers: List[CameraWorker],
-    ) -> Optional[TrackingWorker]:
-        """People tracking on its own thread, reading the cameras' slots as 'tracking'."""
-        if not settings.models.tracking.enabled or self._topics is None:
-            return None
-        stage = TrackingStage(
-            settings, publisher, self._topics, device_id, self._sequence, timings=timings
+    ) -> Tuple[
+        List[CameraWorker],
+        Optional[InferenceWorker],
+        Optional[EventWorker],
+        Optional[TrackingWorker],
+    ]:
+        """Cameras plus the enabled branches for `settings`; built, not started."""
+        if self._topics is None:
+            raise RuntimeError("topics are set in prepare() before the pipeline is built")
+        workers = [CameraWorker(camera) for camera in enabled_cameras(settings)]
+        inference: Optional[InferenceWorker] = None
+        events: Optional[EventWorker] = None
+        if engine is not None:
+            inference, events = build_semseg(
+                settings,
+                device_id,
+                engine,
+                workers,
+                publisher,
+                self._topics,
+                timings,
+                self._sequence,
+            )
+        tracking = build_tracking(
+            settings, device_id, workers, publisher, self._topics, timings, self._sequence
         )
-        slots = {worker.camera_id: worker.slot.reader("tracking") for worker in workers}
-        return TrackingWorker(stage, slots, RateGate(settings.models.tracking.rate_hz))
+        return workers, inference, events, tracking
 
     def _build_telemetry(
         self, publisher: DurablePublisher, topics: Topics, device_id: str, timings: StageTimings
@@ -211,39 +206,6 @@ class Agent:
             last_reload=lambda: self._last_reload,
         )
 
-    def _build_pipeline(
-        self,
-        settings: AgentSettings,
-        device_id: str,
-        engine: SemSegEngine,
-        publisher: Publisher,
-        timings: StageTimings,
-    ) -> Tuple[List[CameraWorker], InferenceWorker, EventWorker]:
-        """Cameras → inference → events for `settings`; built, not started (also on reload)."""
-        if self._topics is None:
-            raise RuntimeError("topics are set in prepare() before the pipeline is built")
-        cameras = enabled_cameras(settings)
-        workers = [CameraWorker(camera) for camera in cameras]
-        results: queue.Queue[InferredBatch] = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
-        inference = InferenceWorker(
-            engine,
-            {worker.camera_id: worker.slot for worker in workers},
-            RateGate(semseg_rate_hz(settings)),
-            results,
-        )
-        builder = MaskEventBuilder(device_id, cameras, settings.models.semseg, self._sequence)
-        events = EventWorker(
-            results,
-            builder,
-            self._topics,
-            OccupancyTap(publisher, self._topics),
-            timings,
-            qos=settings.mqtt.qos,
-            model_name=engine.model_name,
-            standin=engine.standin,
-        )
-        return workers, inference, events
-
     def reload(self, settings: AgentSettings) -> ReloadPlan:
         """Apply a re-read config live, keeping the MQTT session and the engine.
 
@@ -262,28 +224,22 @@ class Agent:
                 )
             for camera in cameras:
                 preflight(camera)
-            workers, inference, events = self._build_pipeline(
+            workers, inference, events, tracking = self._build_branches(
                 plan.effective, parts.device_id, parts.engine, parts.publisher, parts.timings
-            )
-            tracking = self._build_tracking(
-                plan.effective, parts.device_id, parts.publisher, parts.timings, workers
             )
             for worker in parts.cameras:
                 worker.stop(0.5)
-            parts.inference.stop(1.0)
+            if parts.inference is not None:
+                parts.inference.stop(1.0)
             if parts.tracking is not None:  # ends its tracks and saves the counts
                 parts.tracking.stop(2.0)
                 self._events_before_reload += parts.tracking.events_published
-            parts.events.stop(2.0)
-            self._events_before_reload += parts.events.events_published
+            if parts.events is not None:
+                parts.events.stop(2.0)
+                self._events_before_reload += parts.events.events_published
             parts.cameras, parts.inference, parts.events = workers, inference, events
             parts.tracking = tracking
-            events.start()
-            inference.start()
-            if tracking is not None:  # restores the saved counts for the new camera set
-                tracking.start()
-            for worker in workers:
-                worker.start()
+            self._start_branches(parts)
         if "logging" in plan.live:
             logging.getLogger().setLevel(plan.effective.logging.level)
         self._settings = plan.effective
@@ -296,7 +252,7 @@ class Agent:
     def camera_progress(self) -> List[CameraProgress]:
         """Per enabled camera: state and when its last frame was processed (for the watchdog)."""
         parts = self._require()
-        processed = parts.inference.last_processed_s()
+        processed = _slowest_progress(parts)
         by_id = {camera.id: camera for camera in self._settings.cameras}
         progress = []
         for worker in parts.cameras:
@@ -309,7 +265,7 @@ class Agent:
                     stall_threshold_s(
                         self._settings.service.stall_after_s,
                         camera.read_timeout_s,
-                        semseg_rate_hz(self._settings),
+                        _slowest_rate_hz(self._settings),
                     ),
                 )
             )
@@ -327,18 +283,25 @@ class Agent:
                 self._settings.mqtt.port,
             )
         parts.telemetry.start()
-        parts.events.start()
-        parts.inference.start()
-        if parts.tracking is not None:
-            parts.tracking.start()  # loads PeopleNet/ReID, publishes the restored counts
-        for worker in parts.cameras:
-            worker.start()
+        self._start_branches(parts)
         logger.info(
             "edge-agent %s running as device %s with %d camera(s)",
             __version__,
             parts.device_id,
             len(parts.cameras),
         )
+
+    @staticmethod
+    def _start_branches(parts: _Parts) -> None:
+        """Consumers first, cameras last, so the first frames find someone waiting."""
+        if parts.events is not None:
+            parts.events.start()
+        if parts.inference is not None:
+            parts.inference.start()
+        if parts.tracking is not None:
+            parts.tracking.start()  # publishes the restored counts
+        for worker in parts.cameras:
+            worker.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop in reverse order, publishing what was already computed, within timeout_s."""
@@ -352,13 +315,16 @@ class Agent:
 
         for worker in parts.cameras:
             worker.stop(left(0.1))
-        parts.inference.stop(left(0.3))
+        if parts.inference is not None:
+            parts.inference.stop(left(0.3))
         if parts.tracking is not None:
             parts.tracking.stop(left(0.3))  # 'end' events and saved counts, before the publisher
-        parts.events.stop(left(0.3))
+        if parts.events is not None:
+            parts.events.stop(left(0.3))
         parts.telemetry.stop(left(0.1))
         parts.publisher.stop(left(0.9))
-        parts.engine.close()
+        if parts.engine is not None:
+            parts.engine.close()
         logger.info("edge-agent stopped")
 
     def all_cameras_ended(self) -> bool:
@@ -384,7 +350,7 @@ class Agent:
             inference_ms=stage_ms.get("inference", 0.0),
             stage_ms=stage_ms,
             events_published=self._events_before_reload
-            + parts.events.events_published
+            + (parts.events.events_published if parts.events is not None else 0)
             + (parts.tracking.events_published if parts.tracking is not None else 0),
             events_acknowledged=stats.acknowledged,
             events_pending=stats.pending,
@@ -395,3 +361,21 @@ class Agent:
                 if name in summaries
             },
         )
+
+
+def _slowest_progress(parts: _Parts) -> Dict[str, float]:
+    """Per camera, the older of the branches' last processed times: both must progress."""
+    branches = [b.last_processed_s() for b in (parts.inference, parts.tracking) if b is not None]
+    cameras = set.intersection(*(set(times) for times in branches)) if branches else set()
+    return {cid: min(times[cid] for times in branches) for cid in cameras}
+
+
+def _slowest_rate_hz(settings: AgentSettings) -> float:
+    """The lowest configured rate of the enabled branches (0 = as fast as possible)."""
+    rates = []
+    if settings.models.semseg.enabled:
+        rates.append(semseg_rate_hz(settings))
+    if settings.models.tracking.enabled:
+        rates.append(settings.models.tracking.rate_hz)
+    limited = [rate for rate in rates if rate > 0]
+    return min(limited) if limited else 0.0

@@ -128,3 +128,27 @@ def test_no_traceback_in_a_real_process(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.NO_INPUT
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.startswith("error: ")
+
+
+def test_tracking_model_with_wrong_tensors_stops_before_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ReID file saved as PeopleNet is refused in prepare(): nothing starts, exit 65."""
+    from edge_agent.capture.sample_footage import write_synthetic_clip
+
+    clip = tmp_path / "clip.avi"
+    write_synthetic_clip(clip, width=64, height=48, fps=5, seconds=0.4)
+    models = tmp_path / "models"
+    write_standin("peoplesemsegnet_shuffleseg", models)
+    write_standin("reidentificationnet", models)
+    reid = models / "reidentificationnet.onnx"
+    target = models / "peoplenet.onnx"
+    target.write_bytes(reid.read_bytes())
+    sidecar = json.loads((models / "reidentificationnet.manifest.json").read_text())
+    sidecar["name"] = "peoplenet"
+    (models / "peoplenet.manifest.json").write_text(json.dumps(sidecar))
+    extra = f'[models.tracking]\nenabled = true\nstate_dir = "{tmp_path / "state"}"\n'
+    code, out = run_cli(tmp_path, config_text(str(clip), models, extra=extra), capsys)
+    assert code == ExitCode.DATA, out
+    assert "input_1:0" in out
+    assert "running as device" not in out

@@ -194,6 +194,11 @@ def test_agent_killed_during_outage_delivers_everything_after_restart(
 def test_full_outbox_drops_oldest_counts_and_keeps_running(
     broker: MosquittoBroker, tmp_path: Path
 ) -> None:
+    # A durable subscription made before the outage: the broker keeps it across its restart,
+    # so what the publisher replays the moment it reconnects is queued for the subscriber
+    # however the two reconnects race.
+    with Subscriber(broker.port, [f"{ROOT}/#"], client_id=SUB_ID, durable=True):
+        pass
     broker.stop()
     publisher = DurablePublisher(
         mqtt_settings(broker.port), outbox_settings(tmp_path, max_rows=10), DEVICE, "1.0"
@@ -206,10 +211,13 @@ def test_full_outbox_drops_oldest_counts_and_keeps_running(
         counters = publisher.outbox_counters()
         assert counters.depth == 10 and counters.dropped == 20
         broker.start()
-        with Subscriber(broker.port, [f"{ROOT}/#"]) as sub:
+        with Subscriber(broker.port, [f"{ROOT}/#"], client_id=SUB_ID, durable=True) as sub:
             assert publisher.flush(15.0), publisher.stats()
             publisher.publish(event(30))
             assert publisher.flush(5.0)
+            wait_until(
+                lambda: len([m for m in sub.messages() if is_event(m)]) >= 11, 10.0, "11 events"
+            )
             seqs = [
                 int(m.payload.split(b":")[1].split(b",")[0]) for m in sub.messages() if is_event(m)
             ]

@@ -198,6 +198,15 @@ def to_json_bytes(model: BaseModel) -> bytes:
 def payload_schemas() -> Dict[str, Dict[str, Any]]:
     """JSON schemas of the published documents, keyed by model name, for docs and consumers."""
     from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
+    from edge_agent.events.track_payloads import LineCountPayload, TrackEvent, ZoneCountPayload
 
-    models = (MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload)
+    models = (
+        MaskEvent,
+        StatusPayload,
+        OccupancyPayload,
+        TelemetryPayload,
+        TrackEvent,
+        ZoneCountPayload,
+        LineCountPayload,
+    )
     return {model.__name__: model.model_json_schema() for model in models}

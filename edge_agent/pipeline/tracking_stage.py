@@ -1,7 +1,9 @@
 """People tracking as one pipeline stage: frames in, track events and retained counts out.
 
-Lifecycle: `__init__` stores collaborators; `start()` loads PeopleNet and ReID, restores the
-saved counting state and publishes the restored counts at once (retained), so dashboards keep
+Lifecycle: `__init__` stores collaborators; `load()` loads PeopleNet and ReID and checks them
+against their packaged contracts (the agent calls it in prepare(), so a bad model stops
+start-up before any thread runs); `start()` restores the saved counting state and publishes
+the restored counts at once (retained), so dashboards keep
 the right numbers across a restart; `process(frames)` handles one round of frames from any
 number of cameras in one batched inference; `stop()` ends every track ('end' events), saves
 the state and releases the models. Not thread-safe: one thread (the inference thread) calls
@@ -27,6 +29,7 @@ from edge_agent.errors import ConfigError
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.frames import Frame
+from edge_agent.inference.backend import InferenceBackend
 from edge_agent.models.peoplenet import ClusterParams
 from edge_agent.pipeline.people_engine import PeopleEngine
 from edge_agent.pipeline.timing import StageTimings
@@ -85,17 +88,31 @@ def load_people_engine(settings: AgentSettings) -> Tuple[PeopleEngine, bool]:
         )
     det_rec = load_model_record(models.dir, cfg.peoplenet_model)
     detector = OnnxRuntimeBackend(det_rec.onnx_path, models.providers, models.threads)
+    _check_packaged_contract(detector, det_rec.name)
     embedder = None
     standin = det_rec.standin
     reid_batch = 16
     if cfg.reid_model:
         reid_rec = load_model_record(models.dir, cfg.reid_model)
         embedder = OnnxRuntimeBackend(reid_rec.onnx_path, models.providers, models.threads)
+        _check_packaged_contract(embedder, reid_rec.name)
         standin = standin or reid_rec.standin
         reid_batch = reid_rec.manifest.max_batch
     engine = PeopleEngine(detector, cluster_params(cfg), det_rec.manifest.max_batch, embedder,
                           reid_batch, cfg.embedding_size)
     return engine, standin
+
+
+def _check_packaged_contract(backend: InferenceBackend, name: str) -> None:
+    """Compare a loaded model with the manifest shipped in engines/, not its own sidecar."""
+    from edge_agent.inference.contract import check_contract
+    from edge_agent.models.manifest import load_manifest
+
+    try:
+        check_contract(backend.inputs, backend.outputs, load_manifest(name))
+    except Exception:
+        backend.close()
+        raise
 
 
 class TrackingStage:
@@ -130,10 +147,15 @@ class TrackingStage:
         self.standin = False
         self.events_published = 0
 
+    def load(self) -> None:
+        """Load and check the models; raises EdgeAgentError on a missing or wrong model."""
+        if self._engine is None:
+            self._engine, self.standin = load_people_engine(self._settings)
+
     def start(self) -> None:
-        """Load models, restore counts and publish them."""
+        """Restore counts and publish them (loading the models first if load() was not called)."""
         cfg = self._cfg
-        self._engine, self.standin = load_people_engine(self._settings)
+        self.load()
         now = self._clock()
         saved = self._store.load()
         saved_ts = float(saved.get("saved_ts", 0.0))
