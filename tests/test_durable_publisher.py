@@ -47,7 +47,13 @@ def test_events_are_delivered_in_order_and_the_outbox_empties(
 
 
 def test_unreachable_broker_at_start_queues_then_replays(tmp_path: Path) -> None:
-    broker = MosquittoBroker(tmp_path)  # port chosen, broker not started yet
+    broker = MosquittoBroker(tmp_path)
+    # A durable subscription registered before the outage, so nothing the publisher replays
+    # the moment the broker is back can slip past a subscriber that is still connecting.
+    broker.start()
+    with Subscriber(broker.port, [f"{ROOT}/#"], client_id="replay-watch", durable=True):
+        pass
+    broker.stop()
     publisher = DurablePublisher(
         mqtt_settings(broker.port), outbox_settings(tmp_path), DEVICE, "1.0"
     )
@@ -59,7 +65,7 @@ def test_unreachable_broker_at_start_queues_then_replays(tmp_path: Path) -> None
         wait_until(lambda: "unreachable" in publisher.stats().last_error, 5.0, "error")
         assert publisher.stats().pending == 20
         broker.start()
-        with Subscriber(broker.port, [f"{ROOT}/#"]) as sub:
+        with Subscriber(broker.port, [f"{ROOT}/#"], client_id="replay-watch", durable=True) as sub:
             assert publisher.flush(15.0), publisher.stats()
             figures = check_delivery(sub.wait_count(is_event, 20, 5.0), 20)
         assert figures["replayed"] == 20  # queued while offline: sent from the backlog

@@ -90,14 +90,15 @@ def status_messages(
     state: Literal["online", "stopped"],
     session: int,
 ) -> List[OutgoingMessage]:
-    """The retained JSON status and its plain-text twin for one state."""
+    """The retained JSON status for one state.
+
+    The plain-text `available` twin is not here: it lives on its own connection so that it
+    can carry a will of its own (transport/availability.py).
+    """
     status = StatusPayload(
         state=state, device_id=device_id, ts=time.time(), version=version, session=session
     )
-    return [
-        OutgoingMessage(topics.status, to_json_bytes(status), 1, True, "state"),
-        OutgoingMessage(topics.available, state.encode("ascii"), 1, True, "state"),
-    ]
+    return [OutgoingMessage(topics.status, to_json_bytes(status), 1, True, "state")]
 
 
 def will_payload(device_id: str, version: str, session: int) -> bytes:

@@ -35,6 +35,7 @@ from typing import Dict, List, Optional, Tuple
 from edge_agent.events.topics import Topics
 from edge_agent.settings.mqtt import MqttSettings
 from edge_agent.settings.outbox import OutboxSettings
+from edge_agent.transport.availability import AvailabilityTwin
 from edge_agent.transport.delivery import DURABLE_CHANNELS, DeliveryState
 from edge_agent.transport.link import Waker
 from edge_agent.transport.outbox import Outbox
@@ -78,6 +79,7 @@ class DurablePublisher:
         self._runner: Optional[LinkRunner] = None
         self._thread: Optional[threading.Thread] = None
         self._oversize_logged: Dict[str, float] = {}
+        self._twin: Optional[AvailabilityTwin] = None
 
     @property
     def client_id(self) -> str:
@@ -140,6 +142,13 @@ class DurablePublisher:
             ", TLS" if tls_context is not None else "",
         )
         self._thread.start()
+        self._twin = AvailabilityTwin(
+            self._settings,
+            f"{self.client_id}-avail",
+            self._topics.available,
+            lambda: build_tls_context(self._settings),
+        )
+        self._twin.start()
 
     def wait_connected(self, timeout_s: float) -> bool:
         """Block until the broker accepted the connection; False after ``timeout_s``."""
@@ -272,6 +281,7 @@ class DurablePublisher:
         thread, runner = self._thread, self._runner
         if thread is None or runner is None:
             return
+        started_s = time.monotonic()
         runner.stop_deadline = time.monotonic() + timeout_s * 0.7
         runner.stop_grace_s = timeout_s * 0.2  # for the 'stopped' status after the drain
         self._stop.set()
@@ -280,6 +290,7 @@ class DurablePublisher:
         thread.join(timeout_s)
         if thread.is_alive():
             logger.warning("the MQTT link thread did not end within %.1f s", timeout_s)
+            self._stop_twin(0.2)
             return
         self._writer.stop(timeout_s)
         self._thread = None
@@ -289,6 +300,13 @@ class DurablePublisher:
         if self._waker is not None:
             self._waker.close()
             self._waker = None
+        # After the JSON status said 'stopped', so both agree when consumers look.
+        self._stop_twin(max(0.2, timeout_s - (time.monotonic() - started_s)))
         if left:
             logger.info("%d message(s) stay in the outbox for the next start", left)
         logger.info("disconnected from %s:%d", self._settings.host, self._settings.port)
+
+    def _stop_twin(self, timeout_s: float) -> None:
+        if self._twin is not None:
+            self._twin.stop(timeout_s)
+            self._twin = None
