@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -51,6 +52,16 @@ def run(args: List[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args, capture_output=True, text=True, env=env(), timeout=240, check=False, **kwargs
     )
+
+
+def with_test_dependencies() -> Dict[str, str]:
+    """The wheel went in with --no-deps: lend it this test run's installed dependencies.
+
+    PYTHONPATH dirs are searched before the venv's site-packages but their .pth files are not
+    processed, so the installed edge_agent still wins over this checkout's editable one.
+    """
+    purelib = sysconfig.get_paths()["purelib"]
+    return dict(os.environ, PYTHONPATH=purelib)
 
 
 def passwd(root: Path, name: str) -> List[str]:
@@ -108,6 +119,7 @@ def check_installed_tree(root: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=with_test_dependencies(),
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # The helper's ExecStart exactly: -I, module from the venv.

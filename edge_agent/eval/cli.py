@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edge_agent.errors import ConfigError, EdgeAgentError, ExitCode
 
 
@@ -89,6 +87,7 @@ def _tracking(args: argparse.Namespace) -> Any:
 
 def _reid(args: argparse.Namespace) -> Any:
     import cv2
+    import numpy as np  # here, not at the top: `edge-agent --help` must not load numpy
 
     from edge_agent.eval.reid_eval import evaluate, list_split
     from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend

@@ -16,26 +16,16 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
-
-from typing_extensions import Protocol
+from typing import Any, Dict, List, Mapping
 
 from edge_agent.frames import Frame
+from edge_agent.pipeline.due_frames import DueFrames, FrameSlot
 from edge_agent.pipeline.rate_gate import RateGate
 from edge_agent.pipeline.semseg_engine import PreparedBatch, SegBatchResult, SemSegEngine
 
 logger = logging.getLogger(__name__)
 
-_IDLE_WAIT_S = 0.05
 _HANDOFF_TIMEOUT_S = 0.1
-
-
-class FrameSlot(Protocol):
-    """What the preprocess thread needs from a camera's latest-frame slot."""
-
-    def take(self, timeout_s: float) -> Optional[Frame]:
-        """Newest frame not yet taken, or None after timeout_s."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -68,8 +58,7 @@ class InferenceWorker:
         results: queue.Queue[InferredBatch],
     ) -> None:
         self._engine = engine
-        self._slots = dict(slots)
-        self._gate = gate
+        self._due = DueFrames(slots, gate, engine.max_batch)
         self._results = results
         self._prepared: queue.Queue[PreparedBatch] = queue.Queue(maxsize=1)
         self._stop_collecting = threading.Event()
@@ -107,38 +96,11 @@ class InferenceWorker:
 
     # preprocess thread
 
-    def _collect(self) -> List[Frame]:
-        now_s = time.monotonic()
-        limit = self._engine.max_batch or len(self._slots)
-        frames: List[Frame] = []
-        for camera_id, slot in self._slots.items():
-            if len(frames) >= limit:
-                break
-            if self._gate.due(camera_id, now_s):
-                frame = slot.take(0.0)
-                if frame is not None:
-                    frames.append(frame)
-        return frames
-
-    def _wait_for_frame(self) -> List[Frame]:
-        """Block briefly on the camera due soonest, so an idle loop does not spin."""
-        now_s = time.monotonic()
-        camera_id = min(self._slots, key=lambda cid: self._gate.wait_s(cid, now_s))
-        wait_s = self._gate.wait_s(camera_id, now_s)
-        if wait_s > 0:
-            self._stop_collecting.wait(min(wait_s, _IDLE_WAIT_S))
-            return []
-        frame = self._slots[camera_id].take(_IDLE_WAIT_S)
-        return [frame] if frame is not None else []
-
     def _collect_loop(self) -> None:
         while not self._stop_collecting.is_set():
-            frames = self._collect() or self._wait_for_frame()
+            frames = self._due.next_batch(self._stop_collecting)
             if not frames:
                 continue
-            now_s = time.monotonic()
-            for frame in frames:
-                self._gate.mark_run(frame.camera_id, now_s)
             try:
                 prepared = self._engine.prepare(frames)
             except Exception as err:  # noqa: BLE001 - one bad frame must not stop the thread

@@ -13,16 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, Mapping, Optional
 
-from edge_agent.frames import Frame
-from edge_agent.pipeline.inference_worker import FrameSlot
+from edge_agent.pipeline.due_frames import DueFrames, FrameSlot
 from edge_agent.pipeline.rate_gate import RateGate
 from edge_agent.pipeline.tracking_stage import TrackingStage
 
 logger = logging.getLogger(__name__)
-
-_IDLE_WAIT_S = 0.05
 
 
 class TrackingWorker:
@@ -32,8 +29,7 @@ class TrackingWorker:
         self, stage: TrackingStage, slots: Mapping[str, FrameSlot], gate: RateGate
     ) -> None:
         self._stage = stage
-        self._slots = dict(slots)
-        self._gate = gate
+        self._due = DueFrames(slots, gate)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
@@ -64,8 +60,9 @@ class TrackingWorker:
         if self._thread is not None:
             self._thread.join(max(0.0, timeout_s))
             if self._thread.is_alive():
-                logger.warning("tracking thread still busy after %.1f s; tracks not ended",
-                               timeout_s)
+                logger.warning(
+                    "tracking thread still busy after %.1f s; tracks not ended", timeout_s
+                )
                 return
         self._stage.stop()
 
@@ -74,35 +71,9 @@ class TrackingWorker:
         with self._lock:
             return dict(self._last_processed_s)
 
-    def _collect(self) -> List[Frame]:
-        now_s = time.monotonic()
-        frames: List[Frame] = []
-        for camera_id, slot in self._slots.items():
-            if self._gate.due(camera_id, now_s):
-                frame = slot.take(0.0)
-                if frame is not None:
-                    frames.append(frame)
-                    self._gate.mark_run(camera_id, now_s)
-        return frames
-
-    def _wait_for_frame(self) -> List[Frame]:
-        """Block briefly on the camera due soonest, so an idle loop does not spin."""
-        now_s = time.monotonic()
-        camera_id = min(self._slots, key=lambda cid: self._gate.wait_s(cid, now_s))
-        wait_s = self._gate.wait_s(camera_id, now_s)
-        if wait_s > 0:
-            self._stop.wait(min(wait_s, _IDLE_WAIT_S))
-            return []
-        frame = self._slots[camera_id].take(_IDLE_WAIT_S)
-        if frame is None:
-            self._stop.wait(0.01)  # a closed slot answers at once; do not spin on it
-            return []
-        self._gate.mark_run(camera_id, time.monotonic())
-        return [frame]
-
     def _run(self) -> None:
         while not self._stop.is_set():
-            frames = self._collect() or self._wait_for_frame()
+            frames = self._due.next_batch(self._stop)
             if not frames:
                 continue
             try:
@@ -110,9 +81,12 @@ class TrackingWorker:
             except Exception as err:  # noqa: BLE001 - one bad round must not stop tracking
                 self.failures += 1
                 self.last_error = str(err)
-                logger.error("tracking failed for cameras %s: %s",
-                             [f.camera_id for f in frames], err,
-                             exc_info=logger.isEnabledFor(logging.DEBUG))
+                logger.error(
+                    "tracking failed for cameras %s: %s",
+                    [f.camera_id for f in frames],
+                    err,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
                 continue
             self.rounds += 1
             done_s = time.monotonic()
