@@ -36,10 +36,14 @@ from edge_agent.pipeline.assembly import (
 )
 from edge_agent.pipeline.event_worker import EventWorker
 from edge_agent.pipeline.inference_worker import InferenceWorker
+from edge_agent.pipeline.people_models import (
+    PeopleLoader,
+    check_tracking_models,
+    load_people_engine,
+)
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
 from edge_agent.pipeline.timing import StageTimings
-from edge_agent.pipeline.tracking_stage import check_tracking_models
 from edge_agent.pipeline.tracking_worker import TrackingWorker
 from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload
 from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
@@ -75,9 +79,11 @@ class Agent:
         settings: AgentSettings,
         engine_loader: Callable[[AgentSettings], SemSegEngine] = load_semseg_engine,
         device_root: Path = Path("/"),
+        people_loader: PeopleLoader = load_people_engine,
     ) -> None:
         self._settings = settings
         self._engine_loader = engine_loader
+        self._people_loader = people_loader  # PeopleNet + ReID (tests: on a FAKE TensorRT)
         self._device_root = device_root  # where 'auto' settings read the device (tests: a tree)
         self._parts: Optional[_Parts] = None
         self._started_monotonic_s = 0.0
@@ -172,7 +178,8 @@ class Agent:
                 self._sequence,
             )
         tracking = build_tracking(
-            settings, device_id, workers, publisher, self._topics, timings, self._sequence
+            settings, device_id, workers, publisher, self._topics, timings, self._sequence,
+            self._people_loader,
         )
         return workers, inference, events, tracking
 
@@ -204,6 +211,7 @@ class Agent:
             session=lambda: publisher.session,
             device=DeviceTelemetry(self._device_root),
             last_reload=lambda: self._last_reload,
+            backends=self.model_backends,
         )
 
     def reload(self, settings: AgentSettings) -> ReloadPlan:
@@ -332,6 +340,14 @@ class Agent:
         parts = self._require()
         return all(worker.stats().state == "ended" for worker in parts.cameras)
 
+    def model_backends(self) -> Dict[str, str]:
+        """Model name -> backend serving it now ('tensorrt-building', ...; inference.serving)."""
+        parts = self._require()
+        out = {parts.engine.model_name: parts.engine.backend} if parts.engine is not None else {}
+        if parts.tracking is not None:
+            out.update(parts.tracking.backends())
+        return out
+
     def snapshot(self) -> StatusSnapshot:
         """Current figures for the status line."""
         parts = self._require()
@@ -360,6 +376,7 @@ class Agent:
                 for name in TRACKING_STAGES
                 if name in summaries
             },
+            backends=self.model_backends(),
         )
 
 

@@ -112,4 +112,11 @@ class TelemetryPayload(_Payload):
     last_reload: Optional[ReloadTelemetry] = Field(
         None, description="Outcome of the latest SIGHUP reload; null before the first."
     )
+    backends: Dict[str, str] = Field(
+        default_factory=dict,
+        description="Backend serving each model now, by model name: 'onnxruntime' (configured), "
+        "'tensorrt-building' (ONNX Runtime on the CPU while the TensorRT engine builds), "
+        "'onnxruntime-cpu' (TensorRT configured but no usable engine; the log says why) or "
+        "'tensorrt'.",
+    )
     notes: List[str] = Field(default_factory=list, description="Active warnings, if any.")

@@ -81,9 +81,11 @@ class TelemetryReporter:
         session: Callable[[], int],
         device: Optional[DeviceTelemetry] = None,
         last_reload: Optional[Callable[[], Optional[ReloadTelemetry]]] = None,
+        backends: Optional[Callable[[], Dict[str, str]]] = None,
     ) -> None:
         """``device``: power/thermal readings (probed in start(), only when telemetry runs);
-        ``last_reload``: the latest SIGHUP outcome, so a refused reload shows up here."""
+        ``last_reload``: the latest SIGHUP outcome, so a refused reload shows up here;
+        ``backends``: model name -> backend serving it (CPU while a TensorRT engine builds)."""
         self._publisher = publisher
         self._topics = topics
         self._device_id = device_id
@@ -95,6 +97,7 @@ class TelemetryReporter:
         self._session = session
         self._device = device
         self._last_reload = last_reload
+        self._backends = backends
         self._device_failed = False
         self._started_s = time.monotonic()
         self._cpu = CpuMeter()
@@ -138,6 +141,7 @@ class TelemetryReporter:
             ),
             device=self._device_health(),
             last_reload=self._last_reload() if self._last_reload is not None else None,
+            backends=self._backends() if self._backends is not None else {},
         )
 
     def _device_health(self) -> Optional[DeviceHealthTelemetry]:

@@ -34,9 +34,20 @@ class HotSwapBackend:
 
     @property
     def active(self) -> str:
-        """Label of the backend serving now, e.g. 'onnxruntime' or 'tensorrt'."""
+        """Label of the backend serving now, e.g. 'tensorrt-building' or 'tensorrt'."""
         with self._lock:
             return self._label
+
+    @property
+    def serving(self) -> str:
+        """The same label without the lock (one attribute read): telemetry and the status
+        line must not wait for a batch in progress (inference.serving)."""
+        return self._label
+
+    def relabel(self, label: str) -> None:
+        """Change the label only, e.g. to 'onnxruntime-cpu' when the engine build failed."""
+        with self._lock:
+            self._label = label
 
     @property
     def inputs(self) -> Sequence[TensorSpec]:

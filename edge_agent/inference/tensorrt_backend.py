@@ -23,6 +23,8 @@ from edge_agent.inference.contract import check_batch
 class TensorRtBackend:
     """Wraps a deserialized engine (real or FAKE); implements InferenceBackend."""
 
+    serving = "tensorrt"  # inference.serving.TENSORRT, for telemetry and the status line
+
     def __init__(self, engine: InferenceBackend, batch_max: int, label: str) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be >= 1, got {batch_max}")

@@ -23,6 +23,7 @@ from typing import Callable, Optional
 from edge_agent.inference.backend import InferenceBackend
 from edge_agent.inference.contract import check_contract
 from edge_agent.inference.hot_swap import HotSwapBackend
+from edge_agent.inference.serving import ONNXRUNTIME_CPU, TENSORRT, TENSORRT_BUILDING
 from edge_agent.inference.tensorrt_backend import TensorRtBackend
 from edge_agent.inference.tensorrt_build import (
     BuildRequest,
@@ -35,9 +36,6 @@ from edge_agent.inference.tensorrt_cache import EngineCache
 from edge_agent.models.manifest import ModelManifest
 
 logger = logging.getLogger(__name__)
-
-TENSORRT = "tensorrt"
-CPU_FALLBACK = "onnxruntime"
 
 
 def load_cached_engine(toolkit: EngineToolkit, cache: EngineCache, request: BuildRequest,
@@ -77,7 +75,7 @@ def open_tensorrt(toolkit: EngineToolkit, cache: EngineCache, request: BuildRequ
     except Exception:
         fallback.close()
         raise
-    serving = HotSwapBackend(fallback, CPU_FALLBACK)
+    serving = HotSwapBackend(fallback, TENSORRT_BUILDING)
 
     def finished(status: BuildStatus) -> None:
         _swap_when_ready(serving, status, toolkit, cache, request, manifest)
@@ -98,12 +96,14 @@ def _swap_when_ready(serving: HotSwapBackend, status: BuildStatus, toolkit: Engi
     stay = ("; staying on ONNX Runtime (CPU). Fix it and restart, or build it with "
             f"`edge-agent engines build {manifest.name}`")
     if status.state != "ready":
+        serving.relabel(ONNXRUNTIME_CPU)
         logger.error("%s: engine build %s: %s%s", manifest.name, status.state, status.detail,
                      stay)
         return
     try:
         backend = load_cached_engine(toolkit, cache, request, manifest)
     except Exception as exc:  # noqa: BLE001 - the agent keeps running on the CPU
+        serving.relabel(ONNXRUNTIME_CPU)
         logger.error("%s: new engine not used: %s%s", manifest.name, exc, stay)
         return
     if serving.swap(backend, TENSORRT):

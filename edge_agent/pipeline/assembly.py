@@ -23,6 +23,7 @@ from edge_agent.models.store import load_model_record
 from edge_agent.pipeline.event_worker import EventWorker
 from edge_agent.pipeline.inference_worker import InferenceWorker, InferredBatch
 from edge_agent.pipeline.mask_events import MaskEventBuilder
+from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
 from edge_agent.pipeline.rate_gate import RateGate
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.timing import StageTimings
@@ -110,11 +111,13 @@ def build_tracking(
     topics: Topics,
     timings: StageTimings,
     sequence: SequenceCounter,
+    loader: PeopleLoader = load_people_engine,
 ) -> Optional[TrackingWorker]:
     """People tracking on its own thread, reading the cameras' slots as 'tracking'."""
     if not settings.models.tracking.enabled:
         return None
-    stage = TrackingStage(settings, publisher, topics, device_id, sequence, timings=timings)
+    stage = TrackingStage(settings, publisher, topics, device_id, sequence, timings=timings,
+                          loader=loader)
     stage.load()  # a missing or wrong model fails here, before any thread starts
     slots = {worker.camera_id: worker.slot.reader("tracking") for worker in workers}
     return TrackingWorker(stage, slots, RateGate(settings.models.tracking.rate_hz))

@@ -17,6 +17,7 @@ import numpy as np
 from edge_agent.errors import ModelContractError
 from edge_agent.frames import Frame
 from edge_agent.inference.backend import InferenceBackend
+from edge_agent.inference.serving import serving_backend
 from edge_agent.models import peoplenet, reid
 
 
@@ -89,6 +90,16 @@ class PeopleEngine:
                     f"models.tracking.embedding_size = {embedding_size}",
                     f"set models.tracking.embedding_size = {out}",
                 )
+
+    @property
+    def detector_backend(self) -> str:
+        """Backend serving PeopleNet now, e.g. 'tensorrt-building' (inference.serving)."""
+        return serving_backend(self._detector)
+
+    @property
+    def embedder_backend(self) -> Optional[str]:
+        """Backend serving ReID now; None without ReID."""
+        return serving_backend(self._embedder) if self._embedder is not None else None
 
     def detect(self, frames: Sequence[Frame]) -> List[peoplenet.Detections]:
         """Person detections per frame, in frame pixels; as few calls as the limit allows."""

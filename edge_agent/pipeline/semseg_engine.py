@@ -16,6 +16,7 @@ import numpy as np
 from edge_agent.errors import ModelContractError
 from edge_agent.frames import Frame
 from edge_agent.inference.backend import InferenceBackend
+from edge_agent.inference.serving import serving_backend
 from edge_agent.models import semseg
 
 OUTPUT_NAME = "argmax_1"
@@ -62,6 +63,11 @@ class SemSegEngine:
             )
         batch_dim = inputs[0].shape[0] if inputs[0].shape else 1
         self.max_batch = batch_dim if isinstance(batch_dim, int) and batch_dim > 0 else 0
+
+    @property
+    def backend(self) -> str:
+        """Backend serving the model now, e.g. 'tensorrt-building' (inference.serving)."""
+        return serving_backend(self._backend)
 
     def prepare(self, frames: Sequence[Frame]) -> PreparedBatch:
         """Preprocess a batch. Separate from run() so it can overlap the previous inference."""

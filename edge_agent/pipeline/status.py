@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
+from edge_agent.inference.serving import ONNXRUNTIME
+
 
 @dataclass(frozen=True)
 class CameraLine:
@@ -35,6 +37,8 @@ class StatusSnapshot:
     broker: str
     engine_ms: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     """(p50, p95) per people-tracking engine ('peoplenet', 'reid', 'tracker'); empty when off."""
+    backends: Dict[str, str] = field(default_factory=dict)
+    """Model name -> backend serving it now (inference.serving), e.g. 'tensorrt-building'."""
 
     def frames_dropped(self) -> int:
         """Dropped frames over all cameras."""
@@ -44,7 +48,9 @@ class StatusSnapshot:
 def format_status_line(snapshot: StatusSnapshot) -> str:
     """One line such as
     `lobby 9.8fps | semseg 41.2ms | events 120 (acked 118) | dropped 3 | broker up`, with
-    `peoplenet 30.1/41.0 reid 3.2/5.0 tracker 0.4/0.9ms p50/p95` after semseg when tracking.
+    `peoplenet 30.1/41.0 reid 3.2/5.0 tracker 0.4/0.9ms p50/p95` after semseg when tracking,
+    and `backend peoplenet=tensorrt-building reidentificationnet=tensorrt` when any model is
+    not on plain ONNX Runtime (so a CPU fallback while an engine builds is visible).
 
     One line, because journals and terminals both show it best that way.
     """
@@ -60,6 +66,9 @@ def format_status_line(snapshot: StatusSnapshot) -> str:
             f"{name} {p50:.1f}/{p95:.1f}" for name, (p50, p95) in snapshot.engine_ms.items()
         )
         parts.append(f"{engines}ms p50/p95")
+    if any(label != ONNXRUNTIME for label in snapshot.backends.values()):
+        parts.append("backend " + " ".join(
+            f"{model}={label}" for model, label in snapshot.backends.items()))
     parts.append(f"events {snapshot.events_published} (acked {snapshot.events_acknowledged})")
     parts.append(f"dropped {snapshot.frames_dropped()}")
     parts.append(f"broker {snapshot.broker}")

@@ -1,21 +1,22 @@
 """People tracking as one pipeline stage: frames in, track events and retained counts out.
 
-Lifecycle: `__init__` stores collaborators; `load()` loads PeopleNet and ReID and checks them
-against their packaged contracts (the agent calls it in prepare(), so a bad model stops
-start-up before any thread runs); `start()` restores the saved counting state and publishes
-the restored counts at once (retained), so dashboards keep
-the right numbers across a restart; `process(frames)` handles one round of frames from any
-number of cameras in one batched inference; `stop()` ends every track ('end' events), saves
-the state and releases the models. Not thread-safe: one thread (the inference thread) calls
-process(). Counts are republished only when they change. With `timings`, each round adds
-'peoplenet' and 'reid' (model time) and 'tracker' (association, analytics, hand-off) samples.
+Lifecycle: `__init__` stores collaborators; `load()` loads PeopleNet and ReID on the
+configured backend (pipeline.people_models) and checks them against their packaged contracts
+(the agent calls it in prepare(), so a bad model stops start-up before any thread runs);
+`start()` restores the saved counting state and publishes the restored counts at once
+(retained), so dashboards keep the right numbers across a restart; `process(frames)`
+handles one round of frames from any number of cameras in one batched inference; `stop()`
+ends every track ('end' events), saves the state and releases the models. Not thread-safe:
+one thread (the inference thread) calls process(). Counts are republished only when they
+change. With `timings`, each round adds 'peoplenet' and 'reid' (model time) and 'tracker'
+(association, analytics, hand-off) samples.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -25,17 +26,14 @@ from edge_agent.analytics.lines import LineSpec
 from edge_agent.analytics.occupancy import TrackPoint, ZoneCount
 from edge_agent.analytics.state import StateStore
 from edge_agent.analytics.zone_coverage import Zone
-from edge_agent.errors import ConfigError
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.frames import Frame
-from edge_agent.inference.backend import InferenceBackend
-from edge_agent.models.peoplenet import ClusterParams
 from edge_agent.pipeline.people_engine import PeopleEngine
+from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
 from edge_agent.pipeline.timing import StageTimings
 from edge_agent.pipeline.track_events import TrackEventBuilder
 from edge_agent.settings import AgentSettings, enabled_cameras
-from edge_agent.settings.tracking import TrackingSettings
 from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.track import Track
 from edge_agent.tracking.tracker import Tracker, TrackerParams
@@ -44,75 +42,6 @@ from edge_agent.transport.publisher import OutgoingMessage, Publisher
 logger = logging.getLogger(__name__)
 
 _SAVE_EVERY_S = 5.0
-
-
-def cluster_params(cfg: TrackingSettings) -> ClusterParams:
-    """PeopleNet ClusterParams from settings."""
-    return ClusterParams(
-        mode=cfg.cluster_mode, thresholds=tuple(cfg.thresholds), nms_iou=cfg.nms_iou,
-        top_k=cfg.top_k, coverage_threshold=cfg.coverage_threshold, dbscan_eps=cfg.dbscan_eps,
-        dbscan_min_samples=cfg.dbscan_min_samples, min_height_px=cfg.min_box_height_px,
-    )
-
-
-def check_tracking_models(settings: AgentSettings) -> None:
-    """Refuse a tracking setup that cannot load, before any thread starts (agent prepare()).
-
-    Only the model store is read (files present, hashes, manifests); the backends are created
-    in TrackingStage.start(), after the publisher is up.
-    """
-    from edge_agent.models.store import load_model_record
-
-    models = settings.models
-    if models.backend != "onnxruntime":
-        raise ConfigError(
-            f"models.tracking runs on onnxruntime only for now, not {models.backend!r}",
-            "set models.backend = 'onnxruntime' or models.tracking.enabled = false",
-        )
-    load_model_record(models.dir, models.tracking.peoplenet_model)
-    if models.tracking.reid_model:
-        load_model_record(models.dir, models.tracking.reid_model)
-
-
-def load_people_engine(settings: AgentSettings) -> Tuple[PeopleEngine, bool]:
-    """PeopleNet (+ ReID) from the model store on ONNX Runtime; (engine, any stand-in)."""
-    from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
-    from edge_agent.models.store import load_model_record
-
-    models = settings.models
-    cfg = models.tracking
-    if models.backend != "onnxruntime":
-        raise ConfigError(
-            f"models.tracking runs on onnxruntime only for now, not {models.backend!r}",
-            "set models.backend = 'onnxruntime' or models.tracking.enabled = false",
-        )
-    det_rec = load_model_record(models.dir, cfg.peoplenet_model)
-    detector = OnnxRuntimeBackend(det_rec.onnx_path, models.providers, models.threads)
-    _check_packaged_contract(detector, det_rec.name)
-    embedder = None
-    standin = det_rec.standin
-    reid_batch = 16
-    if cfg.reid_model:
-        reid_rec = load_model_record(models.dir, cfg.reid_model)
-        embedder = OnnxRuntimeBackend(reid_rec.onnx_path, models.providers, models.threads)
-        _check_packaged_contract(embedder, reid_rec.name)
-        standin = standin or reid_rec.standin
-        reid_batch = reid_rec.manifest.max_batch
-    engine = PeopleEngine(detector, cluster_params(cfg), det_rec.manifest.max_batch, embedder,
-                          reid_batch, cfg.embedding_size)
-    return engine, standin
-
-
-def _check_packaged_contract(backend: InferenceBackend, name: str) -> None:
-    """Compare a loaded model with the manifest shipped in engines/, not its own sidecar."""
-    from edge_agent.inference.contract import check_contract
-    from edge_agent.models.manifest import load_manifest
-
-    try:
-        check_contract(backend.inputs, backend.outputs, load_manifest(name))
-    except Exception:
-        backend.close()
-        raise
 
 
 class TrackingStage:
@@ -127,8 +56,10 @@ class TrackingStage:
         sequence: SequenceCounter,
         clock: Callable[[], float] = time.time,
         timings: Optional[StageTimings] = None,
+        loader: PeopleLoader = load_people_engine,
     ) -> None:
         self._settings = settings
+        self._loader = loader
         self._cfg = settings.models.tracking
         self._publisher = publisher
         self._topics = topics
@@ -150,7 +81,17 @@ class TrackingStage:
     def load(self) -> None:
         """Load and check the models; raises EdgeAgentError on a missing or wrong model."""
         if self._engine is None:
-            self._engine, self.standin = load_people_engine(self._settings)
+            self._engine, self.standin = self._loader(self._settings)
+
+    def backends(self) -> Dict[str, str]:
+        """Model name -> backend serving it now (inference.serving); {} when not loaded."""
+        engine, cfg = self._engine, self._cfg
+        if engine is None:
+            return {}
+        out = {cfg.peoplenet_model: engine.detector_backend}
+        if engine.embedder_backend is not None and cfg.reid_model:
+            out[cfg.reid_model] = engine.embedder_backend
+        return out
 
     def start(self) -> None:
         """Restore counts and publish them (loading the models first if load() was not called)."""

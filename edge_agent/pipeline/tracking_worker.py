@@ -48,6 +48,10 @@ class TrackingWorker:
         """True when a stand-in detector or embedder runs (after start())."""
         return self._stage.standin
 
+    def backends(self) -> Dict[str, str]:
+        """Model name -> backend serving it now (for telemetry and the status line)."""
+        return self._stage.backends()
+
     def start(self) -> None:
         """Load the models, publish the restored counts, then start the thread."""
         self._stage.start()
