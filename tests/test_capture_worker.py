@@ -73,15 +73,23 @@ class StallingMjpegServer:
             except socket.timeout:
                 continue
             self._connections.append(connection)
-            connection.settimeout(1.0)
-            connection.recv(4096)  # the GET request
-            connection.sendall(
-                b"HTTP/1.0 200 OK\r\n"
-                b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
-            )
-            part = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
-            for _ in range(self._frames):
-                connection.sendall(part % len(self._jpeg) + self._jpeg + b"\r\n")
+            try:
+                self._answer(connection)
+            except OSError:
+                # The camera worker gave up on this connection (a reconnect) while we were
+                # still sending; under load that is expected, and the next accept() goes on.
+                continue
+
+    def _answer(self, connection: socket.socket) -> None:
+        connection.settimeout(1.0)
+        connection.recv(4096)  # the GET request
+        connection.sendall(
+            b"HTTP/1.0 200 OK\r\n"
+            b"Content-Type: multipart/x-mixed-replace; boundary=frame\r\n\r\n"
+        )
+        part = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+        for _ in range(self._frames):
+            connection.sendall(part % len(self._jpeg) + self._jpeg + b"\r\n")
 
 
 @pytest.fixture

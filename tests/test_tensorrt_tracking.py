@@ -109,7 +109,8 @@ def test_agent_tracks_on_cpu_while_engines_build_then_on_the_engines(
     caplog.set_level(logging.INFO)
     clip = write_synthetic_clip(tmp_path / "clip.avi", 320, 240, 10.0, 2.0)
     settings = load_settings(config(tmp_path, broker.port, str(clip)))
-    toolkit.gate = threading.Event()  # both builds wait until released
+    toolkit.gate = threading.Event()  # the first build waits until released; the second
+    # waits for the first (one build per device at a time: inference/build_lock.py)
     agent = Agent(settings, device_root=root, people_loader=loader_for(root, toolkit))
     building = {"peoplenet": "tensorrt-building", "reidentificationnet": "tensorrt-building"}
     with Subscriber(broker.port, [f"{ROOT}/#"]) as subscriber:
@@ -121,12 +122,13 @@ def test_agent_tracks_on_cpu_while_engines_build_then_on_the_engines(
             assert agent.model_backends() == building
             assert "backend peoplenet=tensorrt-building" in format_status_line(agent.snapshot())
             assert wait_until(lambda: building in telemetry_backends(subscriber))
+            assert len(toolkit.builds) == 1  # the other build waits for the device's lock
+            toolkit.gate.set()
+            assert wait_until(lambda: switched(caplog, 2))
             settings_by_model = {b.model_name: b for b in toolkit.builds}
             assert settings_by_model["peoplenet"].dla_core == 0  # each model's own profile entry
             assert settings_by_model["reidentificationnet"].dla_core == 1
             assert settings_by_model["peoplenet"].batch_max == 2
-            toolkit.gate.set()
-            assert wait_until(lambda: switched(caplog, 2))
             engaged = {"peoplenet": "tensorrt", "reidentificationnet": "tensorrt"}
             assert agent.model_backends() == engaged
             serving = [e for e in toolkit.engines if not e.closed]  # smoke-test ones are closed

@@ -23,6 +23,7 @@ from typing_extensions import Protocol
 from edge_agent.device.identity import DeviceIdentity
 from edge_agent.device.profiles import DeviceProfile
 from edge_agent.inference.backend import InferenceBackend
+from edge_agent.inference.build_lock import exclusive_build
 from edge_agent.inference.tensorrt_cache import EngineCache, EngineKey
 from edge_agent.inference.tensorrt_settings import (
     BuildSettings,
@@ -166,7 +167,11 @@ class EngineBuilder:
 
     def _run(self, request: BuildRequest) -> None:
         try:
-            path = self._build(request)
+            # One build per device at a time (build_lock.py); a cached engine that appeared
+            # while waiting (the other build made it) is used as it is.
+            with exclusive_build(self._cache.directory, self._cancel, self._progress):
+                verdict = self._cache.check(request.key)
+                path = verdict.path if verdict.valid else self._build(request)
         except Exception as exc:  # noqa: BLE001 - a failed build must not kill the agent
             logger.warning("engine build for %s failed: %s", request.key.model_name, exc)
             self._set(BuildStatus("failed", str(exc)))
