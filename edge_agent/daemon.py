@@ -38,7 +38,6 @@ from edge_agent.pipeline.event_worker import EventWorker
 from edge_agent.pipeline.inference_worker import InferenceWorker
 from edge_agent.pipeline.people_models import (
     PeopleLoader,
-    check_tracking_models,
     load_people_engine,
 )
 from edge_agent.pipeline.semseg_engine import SemSegEngine
@@ -120,8 +119,6 @@ class Agent:
         device_id = resolve_device_id(settings.device.id)
         for camera in cameras:
             preflight(camera)
-        if settings.models.tracking.enabled:
-            check_tracking_models(settings)
         engine = self._engine_loader(settings) if settings.models.semseg.enabled else None
         try:
             topics = Topics(settings.mqtt.topic_prefix, device_id)
@@ -178,7 +175,13 @@ class Agent:
                 self._sequence,
             )
         tracking = build_tracking(
-            settings, device_id, workers, publisher, self._topics, timings, self._sequence,
+            settings,
+            device_id,
+            workers,
+            publisher,
+            self._topics,
+            timings,
+            self._sequence,
             self._people_loader,
         )
         return workers, inference, events, tracking

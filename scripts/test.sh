@@ -11,6 +11,6 @@ cd "$ROOT"
 say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench
 say "mypy (strict)"; "$VENV/bin/mypy"
 say "vermin (minimum Python 3.8)"
-"$VENV/bin/vermin" -q --no-tips --violations -t=3.8- edge_agent bench
+"$VENV/bin/vermin" -q --no-tips --violations --eval-annotations -t=3.8- edge_agent bench
 say "pytest"
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

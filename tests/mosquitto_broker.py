@@ -20,17 +20,14 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
+from edge_agent.local_broker import free_port
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 _START_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["MosquittoBroker", "free_port"]
 
 
 class MosquittoBroker:

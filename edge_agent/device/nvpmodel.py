@@ -66,7 +66,7 @@ def _cap(value: str) -> Optional[int]:
     return None if number < 0 or number >= _INT_MAX or number == 0 else number
 
 
-def _parse_blocks(lines: Tuple[str, ...], model_re: re.Pattern[str]) -> Dict[int, PowerMode]:
+def _parse_blocks(lines: Tuple[str, ...], model_re: "re.Pattern[str]") -> Dict[int, PowerMode]:
     modes: Dict[int, PowerMode] = {}
     current: Optional[Dict[str, object]] = None
 

@@ -53,12 +53,6 @@ def detect_device(root: Path = Path("/"), override: str = "",
     return DeviceContext(identity, choice, mode)
 
 
-def needs_device(settings: AgentSettings) -> bool:
-    """True when resolving `settings` needs the device profile."""
-    semseg = settings.models.semseg
-    return AUTO in (semseg.variant, semseg.rate_hz) or settings.models.backend == "tensorrt"
-
-
 def apply_profile(settings: AgentSettings, device: DeviceContext) -> AgentSettings:
     """`settings` with every 'auto' replaced by the profile's value; explicit values kept."""
     semseg = settings.models.semseg

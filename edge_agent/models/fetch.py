@@ -10,7 +10,6 @@ installed and both hashes are printed. Success writes `<name>.onnx` and its
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import shutil
@@ -125,8 +124,3 @@ def fetch_model(name: str, models_dir: Path, manifest_dir: Optional[Path] = None
                   (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     downloaded.unlink()
     return onnx_path
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of bytes (tests and callers comparing in memory)."""
-    return hashlib.sha256(data).hexdigest()

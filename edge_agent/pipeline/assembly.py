@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.device.tuning import semseg_rate_hz
-from edge_agent.events.occupancy import OccupancyTap
+from edge_agent.events.occupancy import ZoneOccupancy
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.inference.contract import check_contract
@@ -80,7 +80,7 @@ def build_semseg(
     sequence: SequenceCounter,
 ) -> Tuple[InferenceWorker, EventWorker]:
     """Segmentation: preprocess + inference threads, then the mask-event thread."""
-    results: queue.Queue[InferredBatch] = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
+    results: "queue.Queue[InferredBatch]" = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
     inference = InferenceWorker(
         engine,
         {worker.camera_id: worker.slot for worker in workers},
@@ -94,11 +94,12 @@ def build_semseg(
         results,
         builder,
         topics,
-        OccupancyTap(publisher, topics),
+        publisher,
         timings,
         qos=settings.mqtt.qos,
         model_name=engine.model_name,
         standin=engine.standin,
+        occupancy=ZoneOccupancy(topics),
     )
     return inference, events
 

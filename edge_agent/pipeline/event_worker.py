@@ -15,6 +15,7 @@ from typing import Optional
 
 from typing_extensions import Literal
 
+from edge_agent.events.occupancy import ZoneOccupancy
 from edge_agent.events.payloads import to_json_bytes
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.inference_worker import InferredBatch
@@ -32,7 +33,7 @@ class EventWorker:
 
     def __init__(
         self,
-        results: queue.Queue[InferredBatch],
+        results: "queue.Queue[InferredBatch]",
         builder: MaskEventBuilder,
         topics: Topics,
         publisher: Publisher,
@@ -40,6 +41,7 @@ class EventWorker:
         qos: Literal[0, 1],
         model_name: str,
         standin: bool,
+        occupancy: Optional[ZoneOccupancy] = None,
     ) -> None:
         self._results = results
         self._builder = builder
@@ -49,6 +51,7 @@ class EventWorker:
         self._qos = qos
         self._model_name = model_name
         self._standin = standin
+        self._occupancy = occupancy
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.events_published = 0
@@ -92,6 +95,9 @@ class EventWorker:
                     channel="mask",
                 )
             )
+            if self._occupancy is not None:
+                for message in self._occupancy.messages_for(event):
+                    self._publisher.publish(message)
             published = time.perf_counter()
             timings.add("encode", (encoded - start) * 1000.0)
             timings.add("publish", (published - encoded) * 1000.0)

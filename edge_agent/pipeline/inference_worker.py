@@ -36,7 +36,7 @@ class InferredBatch:
     result: SegBatchResult
 
 
-def _put_until(target: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
+def _put_until(target: "queue.Queue[Any]", item: object, stop: threading.Event) -> bool:
     """Blocking put that gives up only once `stop` is set; True when the item was queued."""
     while True:
         try:
@@ -55,12 +55,12 @@ class InferenceWorker:
         engine: SemSegEngine,
         slots: Mapping[str, FrameSlot],
         gate: RateGate,
-        results: queue.Queue[InferredBatch],
+        results: "queue.Queue[InferredBatch]",
     ) -> None:
         self._engine = engine
         self._due = DueFrames(slots, gate, engine.max_batch)
         self._results = results
-        self._prepared: queue.Queue[PreparedBatch] = queue.Queue(maxsize=1)
+        self._prepared: "queue.Queue[PreparedBatch]" = queue.Queue(maxsize=1)
         self._stop_collecting = threading.Event()
         self._stop_running = threading.Event()
         self._threads: List[threading.Thread] = []

@@ -37,18 +37,6 @@ def cluster_params(cfg: TrackingSettings) -> ClusterParams:
     )
 
 
-def check_tracking_models(settings: AgentSettings) -> None:
-    """Refuse a tracking setup that cannot load, before any thread starts (agent prepare()).
-
-    Only the model store is read (files present, hashes, manifests); the backends are created
-    when the tracking branch is built.
-    """
-    models = settings.models
-    load_model_record(models.dir, models.tracking.peoplenet_model)
-    if models.tracking.reid_model:
-        load_model_record(models.dir, models.tracking.reid_model)
-
-
 def load_people_engine(settings: AgentSettings, root: Path = Path("/"),
                        toolkit: Optional[EngineToolkit] = None,
                        device: Optional[DeviceContext] = None,

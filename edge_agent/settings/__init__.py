@@ -9,7 +9,7 @@ Environment overrides use `__` between levels, e.g. EDGE_AGENT_MQTT__HOST=broker
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Type
+from typing import List, Tuple, Type
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -41,7 +41,6 @@ __all__ = [
     "ServiceSettings",
     "ZoneSettings",
     "enabled_cameras",
-    "settings_from_mapping",
 ]
 
 
@@ -88,11 +87,6 @@ class AgentSettings(BaseSettings):
     ) -> Tuple[PydanticBaseSettingsSource, ...]:
         """Environment variables override the file (passed as init values)."""
         return (env_settings, init_settings)
-
-
-def settings_from_mapping(data: Dict[str, Any]) -> AgentSettings:
-    """Build settings from a parsed TOML document plus the environment."""
-    return AgentSettings(**data)
 
 
 def enabled_cameras(settings: AgentSettings) -> List[CameraSettings]:

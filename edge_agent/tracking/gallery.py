@@ -39,7 +39,7 @@ class Gallery:
         cross_camera: bool = False,
         id_prefix: str = "p",
     ) -> None:
-        self._entries: OrderedDict[str, GalleryEntry] = OrderedDict()
+        self._entries: "OrderedDict[str, GalleryEntry]" = OrderedDict()
         self._max_entries = max_entries
         self._ttl_s = ttl_s
         self._threshold = match_threshold

@@ -49,11 +49,6 @@ _QUIET_CLASS_BIAS = -30.0
 _FAR_PX = 1.0e5  # larger than any net coordinate; turns a min into a max
 
 
-def cell_offsets() -> np.ndarray:
-    """The four normalised offsets (x1, y1, x2, y2) that decode to exactly one grid cell."""
-    return np.array([0.5, 0.5, STRIDE_PX - 0.5, STRIDE_PX - 0.5], dtype=np.float32) / BBOX_NORM
-
-
 def _window_max(g: GraphBuilder, x: str) -> str:
     """Max over the (2 WINDOW_Y + 1) x (2 WINDOW_X + 1) window around each cell."""
     return g.op(
