@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_agent.pipeline.rate_gate import RateGate
+from edge_agent.runtime.rate_gate import RateGate
 
 
 def test_unlimited_rate_is_always_due() -> None:

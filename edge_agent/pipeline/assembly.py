@@ -24,7 +24,7 @@ from edge_agent.pipeline.event_worker import EventWorker
 from edge_agent.pipeline.inference_worker import InferenceWorker, InferredBatch
 from edge_agent.pipeline.mask_events import MaskEventBuilder
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
-from edge_agent.pipeline.rate_gate import RateGate
+from edge_agent.runtime.rate_gate import RateGate
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.timing import StageTimings
 from edge_agent.pipeline.tracking_stage import TrackingStage

@@ -14,7 +14,7 @@ from typing import List, Mapping, Optional
 from typing_extensions import Protocol
 
 from edge_agent.frames import Frame
-from edge_agent.pipeline.rate_gate import RateGate
+from edge_agent.runtime.rate_gate import RateGate
 
 _IDLE_WAIT_S = 0.05
 _CLOSED_SLOT_PAUSE_S = 0.01

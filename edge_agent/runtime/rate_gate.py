@@ -15,6 +15,7 @@ class RateGate:
     def __init__(self, rate_hz: float) -> None:
         if rate_hz < 0:
             raise ValueError(f"rate_hz must be >= 0, got {rate_hz}")
+        self.rate_hz = rate_hz
         self._period_s = 1.0 / rate_hz if rate_hz > 0 else 0.0
         self._next_due: Dict[str, float] = {}
 
