@@ -1,53 +1,69 @@
 """Wiring and lifecycle: build every part from settings, start in order, stop in reverse.
 
-Everything that can fail because of the user's input (config, files, models) is checked in
-`prepare()` before any thread starts or any connection opens, so a bad input never leaves a
-half-started daemon behind. `start()` then acquires resources in a fixed order and `stop()`
-releases them in reverse within a time budget, draining results already computed.
+Everything that can fail because of the user's input (config, files, models, the task graph)
+is checked in `prepare()` before any thread starts or any connection opens, so a bad input
+never leaves a half-started daemon behind. `start()` then acquires resources in a fixed order
+and `stop()` releases them in reverse within a time budget, draining results already
+computed. The agent holds a list of tasks (runtime/), not one field per model: models are
+loaded once into the registry, tasks borrow them, the executors run them, and the event
+worker turns their results into messages through one sink per task.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Set
 
 from edge_agent import __version__
+from edge_agent.analytics.state import StateStore
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
 from edge_agent.device.telemetry import DeviceTelemetry
-from edge_agent.device.tuning import resolve_settings, semseg_rate_hz
+from edge_agent.device.tuning import resolve_settings
 from edge_agent.device_id import resolve_device_id
 from edge_agent.errors import ConfigError
 from edge_agent.events.ha_discovery import HaDiscovery
 from edge_agent.events.health_payloads import ReloadTelemetry, reload_result
+from edge_agent.events.occupancy import ZoneOccupancy
 from edge_agent.events.sequence import SequenceCounter
-from edge_agent.events.telemetry import TelemetryReporter
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.assembly import (
+    TRACKER_STAGE,
     TRACKING_STAGES,
-    build_semseg,
-    build_tracking,
+    Loaders,
+    SemsegLoader,
+    build_tasks,
     load_semseg_engine,
+    name_stages,
     semseg_model_name,
-    stage_names,
+    task_rates_hz,
 )
 from edge_agent.pipeline.event_worker import EventWorker
-from edge_agent.pipeline.inference_worker import InferenceWorker
-from edge_agent.pipeline.people_models import (
-    PeopleLoader,
-    load_people_engine,
-)
-from edge_agent.pipeline.semseg_engine import SemSegEngine
+from edge_agent.pipeline.mask_events import MaskEventBuilder
+from edge_agent.pipeline.mask_sink import MaskSink
+from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
+from edge_agent.pipeline.people_tasks import PEOPLENET_TASK, REID_TASK
+from edge_agent.pipeline.semseg_task import SEMSEG_TASK
+from edge_agent.pipeline.state_saver import StateSaver
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
-from edge_agent.pipeline.timing import StageTimings
-from edge_agent.pipeline.tracking_worker import TrackingWorker
+from edge_agent.pipeline.tracking_sink import TrackingSink
+from edge_agent.runtime.model_registry import ModelRegistry
+from edge_agent.runtime.policy import RatePolicy
+from edge_agent.runtime.stage_timings import StageTimings
+from edge_agent.runtime.supervisor import Supervisor
+from edge_agent.runtime.task import Task, TaskResult
+from edge_agent.runtime.task_runtime import TaskRuntime
+from edge_agent.runtime.worker import Worker, WorkerHealth
+from edge_agent.service.camera_diff import CameraDiff, diff_cameras
 from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload
+from edge_agent.service.telemetry_reporter import TelemetryReporter
 from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
-from edge_agent.settings import AgentSettings, enabled_cameras
+from edge_agent.settings import AgentSettings, CameraSettings, enabled_cameras
 from edge_agent.transport.durable_publisher import DurablePublisher
+from edge_agent.transport.publisher import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
@@ -55,61 +71,62 @@ logger = logging.getLogger(__name__)
 __all__ = ["Agent", "load_semseg_engine", "semseg_model_name"]
 
 
-@dataclass
-class _Parts:
-    """Everything `prepare()` built; `start()` only switches it on."""
-
-    device_id: str
-    engine: Optional[SemSegEngine]  # None when models.semseg.enabled is false
-    cameras: List[CameraWorker]
-    publisher: DurablePublisher
-    inference: Optional[InferenceWorker]
-    events: Optional[EventWorker]
-    timings: StageTimings
-    telemetry: TelemetryReporter
-    tracking: Optional[TrackingWorker] = None
-
-
 class Agent:
-    """The running daemon: cameras → inference → events → MQTT."""
+    """The running daemon: cameras → tasks on executors → event sinks → MQTT."""
 
     def __init__(
         self,
         settings: AgentSettings,
-        engine_loader: Callable[[AgentSettings], SemSegEngine] = load_semseg_engine,
+        engine_loader: Optional[SemsegLoader] = None,
         device_root: Path = Path("/"),
         people_loader: PeopleLoader = load_people_engine,
     ) -> None:
         self._settings = settings
-        self._engine_loader = engine_loader
-        self._people_loader = people_loader  # PeopleNet + ReID (tests: on a FAKE TensorRT)
+        self._loaders = Loaders(engine_loader or load_semseg_engine, people_loader)
         self._device_root = device_root  # where 'auto' settings read the device (tests: a tree)
-        self._parts: Optional[_Parts] = None
+        self._registry = ModelRegistry()
+        self._supervisor = Supervisor()
+        self._lock = threading.RLock()  # parts swapped by reload vs readers (status, watchdog)
+        self._prepared = False
+        self._device_id = ""
         self._started_monotonic_s = 0.0
-        self._events_before_reload = 0
         self._sequence = SequenceCounter()
-        self._topics: Optional[Topics] = None
-        self._last_reload: Optional[ReloadTelemetry] = None  # for telemetry
+        self._last_reload: Optional[ReloadTelemetry] = None
+        self._cameras: Dict[str, CameraWorker] = {}
+        self._tasks: List[Task] = []
+
+    # -- building ---------------------------------------------------------------------------
 
     @property
     def device_id(self) -> str:
         """The resolved device id (after prepare())."""
-        return self._require().device_id
+        self._require()
+        return self._device_id
 
-    def _require(self) -> _Parts:
-        if self._parts is None:
+    @property
+    def supervisor(self) -> Supervisor:
+        """Restarts dead workers, gives up on hopeless ones (the runner polls it)."""
+        return self._supervisor
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """Loaded models (outlive reloads)."""
+        return self._registry
+
+    @property
+    def tasks(self) -> List[Task]:
+        """The tasks running now, upstream first."""
+        with self._lock:
+            return list(self._tasks)
+
+    def _require(self) -> None:
+        if not self._prepared:
             raise RuntimeError("Agent.prepare() has not run")
-        return self._parts
 
     def prepare(self) -> None:
         """Validate inputs and build all parts; raises EdgeAgentError on bad input."""
         settings = self._settings = resolve_settings(self._settings, self._device_root)
-        cameras = enabled_cameras(settings)
-        if not cameras:
-            raise ConfigError(
-                "no enabled camera is configured",
-                "add a [[cameras]] table with id and url (see deploy/agent.example.toml)",
-            )
+        cameras = _checked_cameras(settings, "config")
         if not (settings.models.semseg.enabled or settings.models.tracking.enabled):
             raise ConfigError(
                 "models.semseg.enabled and models.tracking.enabled are both false: "
@@ -119,155 +136,252 @@ class Agent:
         device_id = resolve_device_id(settings.device.id)
         for camera in cameras:
             preflight(camera)
-        engine = self._engine_loader(settings) if settings.models.semseg.enabled else None
         try:
-            topics = Topics(settings.mqtt.topic_prefix, device_id)
-            publisher = DurablePublisher(settings.mqtt, settings.outbox, device_id, __version__)
-            publisher.check()
-            timings = StageTimings(stage_names(settings))
-            telemetry = self._build_telemetry(publisher, topics, device_id, timings)
-            self._topics, self._sequence = topics, SequenceCounter()
-            workers, inference, events, tracking = self._build_branches(
-                settings, device_id, engine, publisher, timings
-            )
+            tasks = build_tasks(settings, [c.id for c in cameras], self._registry, self._loaders)
+            self._build(settings, device_id, cameras, tasks)
         except Exception:
-            if engine is not None:
-                engine.close()
+            self._registry.close_all()
             raise
-        if engine is not None and engine.standin:
-            logger.warning(
-                "model %s is a STAND-IN (generated, not NVIDIA's weights): every event is "
-                "flagged standin=true",
-                engine.model_name,
-            )
-        self._parts = _Parts(
-            device_id, engine, workers, publisher, inference, events, timings, telemetry, tracking
-        )
+        for task in tasks:
+            if task.standin:
+                logger.warning("model %s is a STAND-IN (generated, not NVIDIA's weights): every "
+                               "event is flagged standin=true", task.model)
+        self._prepared = True
 
-    def _build_branches(
-        self,
-        settings: AgentSettings,
-        device_id: str,
-        engine: Optional[SemSegEngine],
-        publisher: DurablePublisher,
-        timings: StageTimings,
-    ) -> Tuple[
-        List[CameraWorker],
-        Optional[InferenceWorker],
-        Optional[EventWorker],
-        Optional[TrackingWorker],
-    ]:
-        """Cameras plus the enabled branches for `settings`; built, not started."""
-        if self._topics is None:
-            raise RuntimeError("topics are set in prepare() before the pipeline is built")
-        workers = [CameraWorker(camera) for camera in enabled_cameras(settings)]
-        inference: Optional[InferenceWorker] = None
-        events: Optional[EventWorker] = None
-        if engine is not None:
-            inference, events = build_semseg(
-                settings,
-                device_id,
-                engine,
-                workers,
-                publisher,
-                self._topics,
-                timings,
-                self._sequence,
-            )
-        tracking = build_tracking(
-            settings,
-            device_id,
-            workers,
-            publisher,
-            self._topics,
-            timings,
-            self._sequence,
-            self._people_loader,
-        )
-        return workers, inference, events, tracking
-
-    def _build_telemetry(
-        self, publisher: DurablePublisher, topics: Topics, device_id: str, timings: StageTimings
-    ) -> TelemetryReporter:
-        """Telemetry every mqtt.telemetry_interval_s, and Home Assistant discovery hooks."""
-        mqtt = self._settings.mqtt
-        if mqtt.ha_discovery:
-            discovery = HaDiscovery(
-                topics,
-                device_id,
-                __version__,
-                enabled_cameras(self._settings),
-                mqtt.ha_discovery_prefix,
-                tracking=self._settings.models.tracking.enabled,
-            )
-            publisher.add_session_messages(discovery.messages)
-            publisher.add_subscription(discovery.status_topic, discovery.on_ha_status)
-        return TelemetryReporter(
-            publisher,
-            topics,
-            device_id,
-            __version__,
-            mqtt.telemetry_interval_s,
-            cameras=lambda: [worker.stats() for worker in self._require().cameras],
+    def _build(self, settings: AgentSettings, device_id: str, cameras: List[CameraSettings],
+               tasks: List[Task]) -> None:
+        topics = Topics(settings.mqtt.topic_prefix, device_id)
+        publisher = DurablePublisher(settings.mqtt, settings.outbox, device_id, __version__)
+        publisher.check()
+        timings = StageTimings()
+        name_stages(timings, settings)
+        self._device_id, self._topics, self._publisher = device_id, topics, publisher
+        self._timings = timings
+        self._policy = RatePolicy(task_rates_hz(settings))
+        self._runtime = TaskRuntime(self._policy, timings)
+        self._events = EventWorker(self._runtime.router.sink_queue, publisher, timings)
+        self._mask_sink: Optional[MaskSink] = None
+        self._tracking_sink: Optional[TrackingSink] = None
+        self._saver: Optional[StateSaver] = None
+        self._install_sinks(settings, tasks, cameras)
+        self._cameras = {camera.id: CameraWorker(camera) for camera in cameras}
+        self._runtime.apply(tasks, {cid: w.slot for cid, w in self._cameras.items()},
+                            self._sink_tasks(tasks))
+        self._tasks = self._runtime.tasks
+        self._discovery: Optional[HaDiscovery] = None
+        if settings.mqtt.ha_discovery:
+            self._discovery = HaDiscovery(topics, device_id, __version__, cameras,
+                                          settings.mqtt.ha_discovery_prefix,
+                                          tracking=settings.models.tracking.enabled)
+            publisher.add_session_messages(self._discovery.messages)
+            publisher.add_subscription(self._discovery.status_topic,
+                                       self._discovery.on_ha_status)
+        self._telemetry = TelemetryReporter(
+            publisher, topics, device_id, __version__, settings.mqtt.telemetry_interval_s,
+            cameras=lambda: [worker.stats() for worker in self._camera_workers()],
             latency=timings.summaries,
             outbox=publisher.outbox_counters,
             session=lambda: publisher.session,
             device=DeviceTelemetry(self._device_root),
             last_reload=lambda: self._last_reload,
             backends=self.model_backends,
+            workers=self.worker_health,
         )
 
-    def reload(self, settings: AgentSettings) -> ReloadPlan:
-        """Apply a re-read config live, keeping the MQTT session and the engine.
+    def _install_sinks(self, settings: AgentSettings, tasks: List[Task],
+                       cameras: List[CameraSettings]) -> None:
+        by_name = {task.name: task for task in tasks}
+        qos = settings.mqtt.qos
+        semseg = by_name.get(SEMSEG_TASK)
+        if semseg is not None:
+            builder = MaskEventBuilder(self._device_id, cameras, settings.models.semseg,
+                                       self._sequence)
+            self._mask_sink = MaskSink(builder, self._topics, qos, semseg.model, semseg.standin,
+                                       ZoneOccupancy(self._topics), self._timings)
+            self._events.set_sink(SEMSEG_TASK, self._mask_sink.handle)
+        people = by_name.get(REID_TASK) or by_name.get(PEOPLENET_TASK)
+        if people is not None:
+            cfg = settings.models.tracking
+            store = StateStore(cfg.state_dir)
+            self._saver = StateSaver(store)
+            sink = TrackingSink(cfg, self._topics, self._device_id, self._sequence, qos,
+                                people.standin, saved=store.load())
+            sink.set_cameras(cameras)
+            self._tracking_sink = sink
+            saver = self._saver
+            last_offer = [time.monotonic()]
 
-        Raises EdgeAgentError (nothing changed) when the new config cannot run; otherwise
-        swaps the pipeline (cameras, inference, events; computed results are drained first)
-        when it changed, and returns what was applied and what needs a restart.
+            def handle(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
+                messages = sink.handle([r.value for r in results])
+                now_s = time.monotonic()
+                if now_s - last_offer[0] >= saver.interval_s:
+                    saver.offer(sink.snapshot())  # written by the saver's own thread
+                    last_offer[0] = now_s
+                return messages
+
+            self._events.set_sink(people.name, handle, TRACKER_STAGE)
+
+    @staticmethod
+    def _sink_tasks(tasks: List[Task]) -> Set[str]:
+        names = {task.name for task in tasks}
+        sinks = {SEMSEG_TASK} & names
+        sinks.add(REID_TASK if REID_TASK in names else PEOPLENET_TASK)
+        return sinks & names
+
+    # -- running ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect, then start events, executors and cameras, in that order."""
+        self._require()
+        self._started_monotonic_s = time.monotonic()
+        publisher = self._publisher
+        publisher.start()
+        if not publisher.wait_connected(self._settings.mqtt.connect_timeout_s):
+            logger.warning(
+                "broker unreachable at %s:%d; events are queued until it answers",
+                self._settings.mqtt.host,
+                self._settings.mqtt.port,
+            )
+        self._telemetry.start()
+        self._events.start()
+        if self._tracking_sink is not None:
+            self._events.publish(self._tracking_sink.start_messages())  # restored counts
+        if self._saver is not None:
+            self._saver.start()
+        self._runtime.start()
+        for camera in self._camera_workers():
+            camera.start()
+        for worker in self._all_workers():
+            self._supervisor.watch(worker)
+        self._supervisor.add_probe(self._publisher_health)
+        logger.info(
+            "edge-agent %s running as device %s with %d camera(s) and tasks %s",
+            __version__, self._device_id, len(self._cameras),
+            ", ".join(f"{t.name}@{t.resource}" for t in self._tasks),
+        )
+
+    def _camera_workers(self) -> List[CameraWorker]:
+        with self._lock:
+            return list(self._cameras.values())
+
+    def _all_workers(self) -> List[Worker]:
+        workers: List[Worker] = [*self._camera_workers(), *self._runtime.workers(), self._events,
+                                 self._telemetry]
+        if self._saver is not None:
+            workers.append(self._saver)
+        return workers
+
+    def _publisher_health(self) -> List[WorkerHealth]:
+        probe = getattr(self._publisher, "thread_health", None)
+        return list(probe()) if callable(probe) else []
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop in reverse order, publishing what was already computed, within timeout_s."""
+        if not self._prepared:
+            return
+        deadline = time.monotonic() + timeout_s
+
+        def left(share: float) -> float:
+            return max(0.05, (deadline - time.monotonic()) * share)
+
+        for worker in self._camera_workers():
+            worker.stop(left(0.1))
+        self._runtime.stop(left(0.3))
+        self._events.stop(left(0.3))
+        if self._tracking_sink is not None:  # 'end' events and saved counts, before the publisher
+            self._events.publish(self._tracking_sink.end_messages())
+            if self._saver is not None:
+                self._saver.offer(self._tracking_sink.snapshot())
+        if self._saver is not None:
+            self._saver.stop(left(0.3))
+        self._telemetry.stop(left(0.1))
+        self._publisher.stop(left(0.9))
+        self._registry.close_all()
+        logger.info("edge-agent stopped")
+
+    def all_cameras_ended(self) -> bool:
+        """True when every camera has ended (files with on_eof = 'stop')."""
+        self._require()
+        return all(worker.stats().state == "ended" for worker in self._camera_workers())
+
+    # -- reload -----------------------------------------------------------------------------
+
+    def reload(self, settings: AgentSettings) -> ReloadPlan:
+        """Apply a re-read config as a diff, keeping the MQTT session and every engine.
+
+        Raises EdgeAgentError (nothing changed) when the new config cannot run. Otherwise
+        only what changed is touched: added cameras start, removed ones stop (their tracks
+        end), a camera whose capture settings changed is reopened, zones and lines are swapped
+        in the sinks, rates go to the policy; the others keep running undisturbed.
         """
-        parts = self._require()
+        self._require()
         plan = plan_reload(self._settings, resolve_settings(settings, self._device_root))
         if plan.pipeline_changed:
-            cameras = enabled_cameras(plan.effective)
-            if not cameras:
-                raise ConfigError(
-                    "the new config has no enabled camera",
-                    "enable at least one [[cameras]] table",
-                )
-            for camera in cameras:
-                preflight(camera)
-            workers, inference, events, tracking = self._build_branches(
-                plan.effective, parts.device_id, parts.engine, parts.publisher, parts.timings
-            )
-            for worker in parts.cameras:
-                worker.stop(0.5)
-            if parts.inference is not None:
-                parts.inference.stop(1.0)
-            if parts.tracking is not None:  # ends its tracks and saves the counts
-                parts.tracking.stop(2.0)
-                self._events_before_reload += parts.tracking.events_published
-            if parts.events is not None:
-                parts.events.stop(2.0)
-                self._events_before_reload += parts.events.events_published
-            parts.cameras, parts.inference, parts.events = workers, inference, events
-            parts.tracking = tracking
-            self._start_branches(parts)
+            self._apply_diff(plan.effective)
         if "logging" in plan.live:
             logging.getLogger().setLevel(plan.effective.logging.level)
         self._settings = plan.effective
         return plan
 
+    def _apply_diff(self, new: AgentSettings) -> None:
+        cameras = _checked_cameras(new, "new config")
+        diff: CameraDiff = diff_cameras(enabled_cameras(self._settings), cameras)
+        for camera in diff.reopened:
+            preflight(camera)
+        fresh = {camera.id: CameraWorker(camera) for camera in diff.reopened}
+        slots = {cid: w.slot for cid, w in self._cameras.items() if cid not in diff.removed}
+        slots.update({cid: w.slot for cid, w in fresh.items()})
+        tasks = build_tasks(new, [c.id for c in cameras], self._registry, self._loaders)
+        # Everything that can fail has run; from here the new configuration is committed.
+        with self._lock:
+            for cid in [*diff.removed, *fresh]:
+                old = self._cameras.pop(cid, None)
+                if old is not None:
+                    old.stop(0.5)
+                    self._supervisor.forget(old.name)
+            self._cameras.update(fresh)
+            self._tasks = self._runtime.apply(tasks, slots, self._sink_tasks(tasks))
+            for name, rate in task_rates_hz(new).items():
+                if rate != self._policy.rate_hz(name):
+                    self._policy.set_rate(name, rate)
+        if self._mask_sink is not None:
+            self._events.exclusive(lambda: self._mask_sink.builder.set_cameras(  # type: ignore[union-attr]
+                cameras, new.models.semseg))
+        if self._tracking_sink is not None:
+            sink = self._tracking_sink
+            self._events.exclusive(lambda: sink.set_cameras(cameras))
+            self._events.exclusive(lambda: self._events.publish(sink.start_messages()))
+        if self._discovery is not None:
+            for message in self._discovery.set_cameras(cameras):
+                self._publisher.publish(message)
+        for worker in fresh.values():
+            worker.start()
+            self._supervisor.watch(worker)
+        logger.info("reload: cameras added %s, removed %s, reopened %s, re-zoned %s",
+                    diff.added or "-", diff.removed or "-", diff.changed_capture or "-",
+                    diff.changed_geometry or "-")
+
     def record_reload(self, outcome: ReloadOutcome) -> None:
         """Keep the latest SIGHUP outcome (the runner calls this) so telemetry shows it."""
         self._last_reload = reload_result(outcome)
 
+    # -- health -----------------------------------------------------------------------------
+
+    def worker_health(self) -> List[WorkerHealth]:
+        """Every supervised thread (and the transport's), for telemetry and the status line."""
+        return self._supervisor.health()
+
+    def healthy(self) -> bool:
+        """False once a worker was given up on (the watchdog then stops pinging)."""
+        return self._supervisor.healthy()
+
     def camera_progress(self) -> List[CameraProgress]:
         """Per enabled camera: state and when its last frame was processed (for the watchdog)."""
-        parts = self._require()
-        processed = _slowest_progress(parts)
-        by_id = {camera.id: camera for camera in self._settings.cameras}
+        self._require()
+        processed = self._slowest_progress()
         progress = []
-        for worker in parts.cameras:
-            camera = by_id[worker.camera_id]
+        for worker in self._camera_workers():
+            camera = worker.camera
             progress.append(
                 CameraProgress(
                     worker.camera_id,
@@ -276,88 +390,44 @@ class Agent:
                     stall_threshold_s(
                         self._settings.service.stall_after_s,
                         camera.read_timeout_s,
-                        _slowest_rate_hz(self._settings),
+                        self._slowest_rate_hz(),
                     ),
                 )
             )
         return progress
 
-    def start(self) -> None:
-        """Connect, then start cameras, inference and events, in that order."""
-        parts = self._require()
-        self._started_monotonic_s = time.monotonic()
-        parts.publisher.start()
-        if not parts.publisher.wait_connected(self._settings.mqtt.connect_timeout_s):
-            logger.warning(
-                "broker unreachable at %s:%d; events are queued until it answers",
-                self._settings.mqtt.host,
-                self._settings.mqtt.port,
-            )
-        parts.telemetry.start()
-        self._start_branches(parts)
-        logger.info(
-            "edge-agent %s running as device %s with %d camera(s)",
-            __version__,
-            parts.device_id,
-            len(parts.cameras),
-        )
+    def _slowest_progress(self) -> Dict[str, float]:
+        """Per camera, the oldest last-processed time over the source tasks: all must progress."""
+        by_task = self._runtime.last_processed_s()
+        sources = [t.name for t in self.tasks if t.upstream is None]
+        if not sources or any(name not in by_task for name in sources):
+            return {}
+        cameras = set.intersection(*(set(by_task[name]) for name in sources))
+        return {cid: min(by_task[name][cid] for name in sources) for cid in cameras}
 
-    @staticmethod
-    def _start_branches(parts: _Parts) -> None:
-        """Consumers first, cameras last, so the first frames find someone waiting."""
-        if parts.events is not None:
-            parts.events.start()
-        if parts.inference is not None:
-            parts.inference.start()
-        if parts.tracking is not None:
-            parts.tracking.start()  # publishes the restored counts
-        for worker in parts.cameras:
-            worker.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop in reverse order, publishing what was already computed, within timeout_s."""
-        parts = self._parts
-        if parts is None:
-            return
-        deadline = time.monotonic() + timeout_s
-
-        def left(share: float) -> float:
-            return max(0.05, (deadline - time.monotonic()) * share)
-
-        for worker in parts.cameras:
-            worker.stop(left(0.1))
-        if parts.inference is not None:
-            parts.inference.stop(left(0.3))
-        if parts.tracking is not None:
-            parts.tracking.stop(left(0.3))  # 'end' events and saved counts, before the publisher
-        if parts.events is not None:
-            parts.events.stop(left(0.3))
-        parts.telemetry.stop(left(0.1))
-        parts.publisher.stop(left(0.9))
-        if parts.engine is not None:
-            parts.engine.close()
-        logger.info("edge-agent stopped")
-
-    def all_cameras_ended(self) -> bool:
-        """True when every camera has ended (files with on_eof = 'stop')."""
-        parts = self._require()
-        return all(worker.stats().state == "ended" for worker in parts.cameras)
+    def _slowest_rate_hz(self) -> float:
+        """The lowest configured rate of the source tasks (0 = as fast as possible)."""
+        limited = [self._policy.rate_hz(t.name) for t in self.tasks if t.upstream is None]
+        limited = [rate for rate in limited if rate > 0]
+        return min(limited) if limited else 0.0
 
     def model_backends(self) -> Dict[str, str]:
         """Model name -> backend serving it now ('tensorrt-building', ...; inference.serving)."""
-        parts = self._require()
-        out = {parts.engine.model_name: parts.engine.backend} if parts.engine is not None else {}
-        if parts.tracking is not None:
-            out.update(parts.tracking.backends())
-        return out
+        self._require()
+        return self._runtime.backends()
+
+    @property
+    def events_published(self) -> int:
+        """Messages the event worker handed to the publisher since start."""
+        return self._events.events_published
 
     def snapshot(self) -> StatusSnapshot:
         """Current figures for the status line."""
-        parts = self._require()
-        stats = parts.publisher.stats()
-        summaries = parts.timings.summaries()
+        self._require()
+        stats = self._publisher.stats()
+        summaries = self._timings.summaries()
         cameras = []
-        for worker in parts.cameras:
+        for worker in self._camera_workers():
             cam = worker.stats()
             cameras.append(
                 CameraLine(cam.camera_id, cam.state, cam.fps, cam.frames_dropped, cam.reconnects)
@@ -368,34 +438,28 @@ class Agent:
             cameras=cameras,
             inference_ms=stage_ms.get("inference", 0.0),
             stage_ms=stage_ms,
-            events_published=self._events_before_reload
-            + (parts.events.events_published if parts.events is not None else 0)
-            + (parts.tracking.events_published if parts.tracking is not None else 0),
+            events_published=self._events.events_published,
             events_acknowledged=stats.acknowledged,
             events_pending=stats.pending,
             broker="up" if stats.connected else "unreachable",
             engine_ms={
                 name: (summaries[name].p50_ms, summaries[name].p95_ms)
                 for name in TRACKING_STAGES
-                if name in summaries
+                if name in summaries and summaries[name].count
             },
             backends=self.model_backends(),
+            failed_workers=sorted(self._supervisor.failed()),
         )
 
 
-def _slowest_progress(parts: _Parts) -> Dict[str, float]:
-    """Per camera, the older of the branches' last processed times: both must progress."""
-    branches = [b.last_processed_s() for b in (parts.inference, parts.tracking) if b is not None]
-    cameras = set.intersection(*(set(times) for times in branches)) if branches else set()
-    return {cid: min(times[cid] for times in branches) for cid in cameras}
-
-
-def _slowest_rate_hz(settings: AgentSettings) -> float:
-    """The lowest configured rate of the enabled branches (0 = as fast as possible)."""
-    rates = []
-    if settings.models.semseg.enabled:
-        rates.append(semseg_rate_hz(settings))
-    if settings.models.tracking.enabled:
-        rates.append(settings.models.tracking.rate_hz)
-    limited = [rate for rate in rates if rate > 0]
-    return min(limited) if limited else 0.0
+def _checked_cameras(settings: AgentSettings, where: str) -> List[CameraSettings]:
+    cameras = enabled_cameras(settings)
+    if not cameras and where == "config":
+        raise ConfigError(
+            "no enabled camera is configured",
+            "add a [[cameras]] table with id and url (see deploy/agent.example.toml)",
+        )
+    if not cameras:
+        raise ConfigError("the new config has no enabled camera",
+                          "enable at least one [[cameras]] table")
+    return cameras

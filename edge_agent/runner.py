@@ -20,7 +20,7 @@ from edge_agent.console import StatusLine
 from edge_agent.daemon import Agent
 from edge_agent.pipeline.status import format_status_line
 from edge_agent.service.link import ServiceLink
-from edge_agent.service.reload import reload_from_file
+from edge_agent.service.reload import ReloadOutcome, reload_from_file
 from edge_agent.settings import AgentSettings
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def run_agent(
         service.started(started_s)
         interval_s = settings.logging.stats_interval_s
         next_status_s = started_s + interval_s if interval_s > 0 else float("inf")
+        reloading: Optional[_ReloadThread] = None
         while not stop.wait(_TICK_S):
             now_s = time.monotonic()
             if duration_s and now_s - started_s >= duration_s:
@@ -63,18 +64,24 @@ def run_agent(
             if agent.all_cameras_ended():
                 logger.info("all cameras ended (on_eof = 'stop')")
                 break
-            if reload.is_set():
+            if reload.is_set() and reloading is None:
                 reload.clear()
                 service.reloading()
-                outcome = reload_from_file(agent, config_path)
+                reloading = _ReloadThread(agent, config_path)
+            if reloading is not None and reloading.done():
+                outcome = reloading.outcome()
+                reloading = None
                 agent.record_reload(outcome)  # telemetry's last_reload
                 service.set_config_error(outcome.error)
                 rebuilt = outcome.plan is not None and outcome.plan.pipeline_changed
                 service.reloaded(agent, time.monotonic(), rebuilt)
+            agent.supervisor.poll(now_s)
             service.tick(agent, now_s)
             if now_s >= next_status_s:
                 status.show(format_status_line(agent.snapshot()))
                 next_status_s += interval_s
+        if reloading is not None:
+            reloading.join(STOP_BUDGET_S)
     finally:
         service.stopping()
         status.clear()
@@ -82,6 +89,40 @@ def run_agent(
         service.close()
         restore()
     return agent
+
+
+class _ReloadThread:
+    """Runs one reload off the main thread, so the watchdog and status keep ticking meanwhile.
+
+    A reload can take seconds (preflight opens each changed camera's file or stream); the main
+    loop goes on feeding the systemd watchdog from the still-running configuration.
+    """
+
+    def __init__(self, agent: Agent, config_path: Optional[Path]) -> None:
+        self._agent = agent
+        self._config_path = config_path
+        self._outcome = ReloadOutcome(None, "reload did not finish")
+        self._thread = threading.Thread(target=self._run, name="reload", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome = reload_from_file(self._agent, self._config_path)
+        except Exception as err:  # noqa: BLE001 - a reload bug must not kill the agent
+            logger.exception("reload failed unexpectedly; the previous config keeps running")
+            self._outcome = ReloadOutcome(None, f"internal error: {err}")
+
+    def done(self) -> bool:
+        """True once the reload finished (applied or refused)."""
+        return not self._thread.is_alive()
+
+    def join(self, timeout_s: float) -> None:
+        """Wait for it at stop."""
+        self._thread.join(timeout_s)
+
+    def outcome(self) -> ReloadOutcome:
+        """What the reload did."""
+        return self._outcome
 
 
 def _install_signal_handlers(stop: threading.Event, reload: threading.Event) -> _Restore:

@@ -12,7 +12,7 @@ from jetson_tree import agx_orin_tree
 from edge_agent.device.telemetry import DeviceTelemetry
 from edge_agent.events.health_payloads import ReloadTelemetry, reload_result
 from edge_agent.events.state_payloads import TelemetryPayload
-from edge_agent.events.telemetry import TelemetryReporter
+from edge_agent.service.telemetry_reporter import TelemetryReporter
 from edge_agent.events.topics import Topics
 from edge_agent.service.reload import ReloadOutcome, plan_reload
 from edge_agent.settings import AgentSettings

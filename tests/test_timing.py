@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_agent.pipeline.timing import RollingLatency, StageTimings
+from edge_agent.runtime.stage_timings import RollingLatency, StageTimings
 
 
 def test_summary_of_known_samples() -> None:

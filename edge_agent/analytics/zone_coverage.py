@@ -58,6 +58,7 @@ class ZoneCoverage:
 
     def __init__(self, zones: Sequence[Zone]) -> None:
         self._zones = tuple(zones)
+
         self._cache: Dict[Tuple[int, int], List[np.ndarray]] = {}
 
     @property

@@ -25,6 +25,7 @@ from edge_agent.capture.latest_slot import LatestFrameSlot
 from edge_agent.capture.source import FrameSource, create_source, parse_camera_url
 from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.frames import Frame
+from edge_agent.runtime.worker import Worker
 from edge_agent.settings import CameraSettings
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ class Clock(Protocol):
     def monotonic(self) -> float: ...
 
 
-class CameraWorker:
-    """Captures one camera on a daemon thread named capture-<camera id>."""
+class CameraWorker(Worker):
+    """Captures one camera on a daemon thread named capture-<camera id> (supervised)."""
 
     def __init__(
         self,
@@ -58,14 +59,13 @@ class CameraWorker:
         rng: Optional[random.Random] = None,
         slot: Optional[LatestFrameSlot] = None,
     ) -> None:
+        super().__init__(f"capture-{camera.id}")
         self._camera = camera
         self._factory = source_factory
         self._clock = clock
         self._rng = rng
         self._slot = slot if slot is not None else LatestFrameSlot()
-        self._stop_event = threading.Event()
         self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
         self._state: CameraState = "starting"
         self._seq = 0
         self._rate_limited = 0
@@ -74,6 +74,11 @@ class CameraWorker:
         self._last_frame_mono: Optional[float] = None
         self._next_due = 0.0  # monotonic time the next frame may be published (max_fps)
         self._rate = RateMeter()
+
+    @property
+    def camera(self) -> CameraSettings:
+        """The settings this worker captures with."""
+        return self._camera
 
     @property
     def camera_id(self) -> str:
@@ -85,15 +90,6 @@ class CameraWorker:
         """Where inference takes the newest frame from."""
         return self._slot
 
-    def start(self) -> None:
-        """Start the capture thread (once)."""
-        if self._thread is not None:
-            raise RuntimeError(f"camera {self._camera.id!r}: worker already started")
-        self._thread = threading.Thread(
-            target=self._run, name=f"capture-{self._camera.id}", daemon=True
-        )
-        self._thread.start()
-
     def stop(self, timeout_s: float = 2.0) -> bool:
         """Ask the thread to end, wait up to timeout_s; True when it has ended.
 
@@ -101,14 +97,11 @@ class CameraWorker:
         from another thread races its read), so after the timeout the daemon thread is left
         to close its source as soon as that read returns.
         """
-        self._stop_event.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(max(0.0, timeout_s))
+        ended = super().stop(timeout_s)
         with self._lock:
             self._state = "stopped"
         self._slot.close()
-        return thread is None or not thread.is_alive()
+        return ended
 
     def stats(self) -> CameraStats:
         """A consistent snapshot of this camera's counters."""
@@ -127,18 +120,20 @@ class CameraWorker:
                 last_frame_age_s=age,
             )
 
-    def _run(self) -> None:
+    def run(self, stop: threading.Event) -> None:
+        """Open, pump, reconnect until stopped; returns (completed) when the camera ends."""
         camera = self._camera
         try:
             is_file = parse_camera_url(camera.url, camera.backend).is_file
             backoff = Backoff(camera.reconnect_initial_s, camera.reconnect_max_s, self._rng)
-            while not self._stop_event.is_set():
+            while not self._stop.is_set():
                 outcome = self._session(is_file, backoff)
                 if outcome in ("ended", "stopped"):
+                    self.complete()
                     return
                 if outcome == "failed":
                     self._set_state("reconnecting")
-                    if self._stop_event.wait(backoff.next_delay_s()):
+                    if self._stop.wait(backoff.next_delay_s()):
                         return
                     with self._lock:
                         self._reconnects += 1
@@ -146,6 +141,7 @@ class CameraWorker:
             logger.error("camera %s: %s (%s)", camera.id, exc.problem, exc.fix)
             self._fail(exc.problem)
             self._set_state("ended")
+            self.complete()
 
     def _session(self, is_file: bool, backoff: Backoff) -> _Outcome:
         """Open one source, pump it until it ends or fails, always close it."""
@@ -173,12 +169,12 @@ class CameraWorker:
         read_wait_s = min(_POLL_S, camera.read_timeout_s)
         last_read_frame = self._clock.monotonic()
         frames_this_open = 0
-        while not self._stop_event.is_set():
+        while not self._stop.is_set():
             # Files are paced by waiting; live streams are read at full speed (below).
             if (
                 is_file
                 and interval_s
-                and self._stop_event.wait(max(0.0, self._next_due - self._clock.monotonic()))
+                and self._stop.wait(max(0.0, self._next_due - self._clock.monotonic()))
             ):
                 break
             result = source.read(read_wait_s)
@@ -222,6 +218,7 @@ class CameraWorker:
             pixels=pixels,
         )
         self._slot.put(frame)
+        self.beat()
         with self._lock:
             self._seq = frame.seq
             self._last_frame_mono = now

@@ -143,6 +143,19 @@ class HaDiscovery:
                     }))
         return out
 
+    def set_cameras(self, cameras: List[CameraSettings]) -> List[OutgoingMessage]:
+        """Switch to a new camera list (reload); the configs to send now.
+
+        Added sensors get their config; a sensor that no longer exists gets an empty retained
+        config, which is how MQTT discovery removes an entity from Home Assistant. Unchanged
+        sensors are re-sent too (retained, idempotent), so HA always matches the config.
+        """
+        before = {message.topic for message in self.messages()}
+        self._cameras = list(cameras)
+        now = self.messages()
+        gone = sorted(before - {message.topic for message in now})
+        return now + [OutgoingMessage(topic, b"", 1, True, "state") for topic in gone]
+
     def on_ha_status(self, payload: bytes) -> List[OutgoingMessage]:
         """Re-announce when Home Assistant comes (back) online."""
         return self.messages() if payload.strip() == b"online" else []

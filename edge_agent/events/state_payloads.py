@@ -90,6 +90,18 @@ class ProcessTelemetry(_Payload):
     uptime_s: float = Field(..., ge=0.0, description="Seconds since the agent started.")
 
 
+class WorkerTelemetry(_Payload):
+    """One supervised thread: alive, how often it died and was restarted, its last error."""
+
+    alive: bool = Field(..., description="True while its thread runs.")
+    deaths: int = Field(0, ge=0, description="Times its thread ended by an exception.")
+    restarts: int = Field(0, ge=0, description="Times the supervisor restarted it.")
+    given_up: bool = Field(
+        False, description="True once the supervisor gave up on it (the watchdog stops)."
+    )
+    last_error: str = Field("", description="The exception that last killed it, if any.")
+
+
 class TelemetryPayload(_Payload):
     """Periodic health of one device (QoS 1, not retained, not kept in the outbox)."""
 
@@ -118,5 +130,10 @@ class TelemetryPayload(_Payload):
         "'tensorrt-building' (ONNX Runtime on the CPU while the TensorRT engine builds), "
         "'onnxruntime-cpu' (TensorRT configured but no usable engine; the log says why) or "
         "'tensorrt'.",
+    )
+    workers: Dict[str, WorkerTelemetry] = Field(
+        default_factory=dict,
+        description="Every supervised thread by name (capture-<camera>, prepare-/run-<resource>, "
+        "events, state-saver, and the MQTT transport's threads).",
     )
     notes: List[str] = Field(default_factory=list, description="Active warnings, if any.")

@@ -1,40 +1,35 @@
-"""Build the pipeline's parts from settings: the segmentation branch and the tracking branch.
+"""Settings to tasks: which models run, on which resource, at which rate, for which cameras.
 
-Pure construction, no threads started: the daemon calls these in prepare() (so every model
-and file is checked before anything runs) and again on reload (so a bad new config leaves the
-running parts untouched). Each branch reads the cameras' latest-frame slots under its own
-reader name, so neither starves the other.
+Pure construction, no threads started: the daemon calls `build_tasks` in prepare() (so every
+model and file is checked before anything runs) and again on reload (so a bad new config
+leaves the running tasks untouched). Engines come from the model registry, so a reload
+borrows the loaded ones instead of loading them again.
 """
 
 from __future__ import annotations
 
-import queue
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.device.tuning import semseg_rate_hz
-from edge_agent.events.occupancy import ZoneOccupancy
-from edge_agent.events.sequence import SequenceCounter
-from edge_agent.events.topics import Topics
 from edge_agent.inference.contract import check_contract
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
 from edge_agent.models.manifest import load_manifest
 from edge_agent.models.store import load_model_record
-from edge_agent.pipeline.event_worker import EventWorker
-from edge_agent.pipeline.inference_worker import InferenceWorker, InferredBatch
-from edge_agent.pipeline.mask_events import MaskEventBuilder
+from edge_agent.pipeline.people_engine import PeopleEngine
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
-from edge_agent.runtime.rate_gate import RateGate
+from edge_agent.pipeline.people_tasks import PEOPLENET_TASK, REID_TASK, PeopleNetTask, ReidTask
 from edge_agent.pipeline.semseg_engine import SemSegEngine
-from edge_agent.pipeline.timing import StageTimings
-from edge_agent.pipeline.tracking_stage import TrackingStage
-from edge_agent.pipeline.tracking_worker import TrackingWorker
-from edge_agent.settings import AgentSettings, enabled_cameras
-from edge_agent.transport.publisher import Publisher
+from edge_agent.pipeline.semseg_task import SEMSEG_STAGES, SEMSEG_TASK, SemsegTask
+from edge_agent.runtime.model_registry import ModelRegistry
+from edge_agent.runtime.stage_timings import StageTimings
+from edge_agent.runtime.task import Task
+from edge_agent.settings import AgentSettings
 
-SEMSEG_STAGES = ["preprocess", "inference", "decode", "encode", "publish"]
+SemsegLoader = Callable[[AgentSettings], SemSegEngine]
+EVENT_STAGES = ["encode", "publish"]
 TRACKING_STAGES = ["peoplenet", "reid", "tracker"]  # per engine, when models.tracking is on
-_RESULT_QUEUE_SIZE = 4
+TRACKER_STAGE = "tracker"
 
 
 def semseg_model_name(settings: AgentSettings) -> str:
@@ -63,62 +58,77 @@ def load_semseg_engine(settings: AgentSettings) -> SemSegEngine:
         raise
 
 
-def stage_names(settings: AgentSettings) -> List[str]:
-    """Timing stages of the enabled branches."""
-    names = list(SEMSEG_STAGES) if settings.models.semseg.enabled else []
-    return names + (list(TRACKING_STAGES) if settings.models.tracking.enabled else [])
+@dataclass(frozen=True)
+class Loaders:
+    """How models are loaded (tests substitute loaders on a FAKE TensorRT)."""
+
+    semseg: SemsegLoader = load_semseg_engine
+    people: PeopleLoader = load_people_engine
 
 
-def build_semseg(
-    settings: AgentSettings,
-    device_id: str,
-    engine: SemSegEngine,
-    workers: List[CameraWorker],
-    publisher: Publisher,
-    topics: Topics,
-    timings: StageTimings,
-    sequence: SequenceCounter,
-) -> Tuple[InferenceWorker, EventWorker]:
-    """Segmentation: preprocess + inference threads, then the mask-event thread."""
-    results: "queue.Queue[InferredBatch]" = queue.Queue(maxsize=_RESULT_QUEUE_SIZE)
-    inference = InferenceWorker(
-        engine,
-        {worker.camera_id: worker.slot for worker in workers},
-        RateGate(semseg_rate_hz(settings)),
-        results,
-    )
-    builder = MaskEventBuilder(
-        device_id, enabled_cameras(settings), settings.models.semseg, sequence
-    )
-    events = EventWorker(
-        results,
-        builder,
-        topics,
-        publisher,
-        timings,
-        qos=settings.mqtt.qos,
-        model_name=engine.model_name,
-        standin=engine.standin,
-        occupancy=ZoneOccupancy(topics),
-    )
-    return inference, events
+def resource_for(settings: AgentSettings) -> str:
+    """Where the models run: the CPU pool for ONNX Runtime, the GPU for TensorRT engines."""
+    return "gpu" if settings.models.backend == "tensorrt" else "cpu"
 
 
-def build_tracking(
-    settings: AgentSettings,
-    device_id: str,
-    workers: List[CameraWorker],
-    publisher: Publisher,
-    topics: Topics,
-    timings: StageTimings,
-    sequence: SequenceCounter,
-    loader: PeopleLoader = load_people_engine,
-) -> Optional[TrackingWorker]:
-    """People tracking on its own thread, reading the cameras' slots as 'tracking'."""
-    if not settings.models.tracking.enabled:
-        return None
-    stage = TrackingStage(settings, publisher, topics, device_id, sequence, timings=timings,
-                          loader=loader)
-    stage.load()  # a missing or wrong model fails here, before any thread starts
-    slots = {worker.camera_id: worker.slot.reader("tracking") for worker in workers}
-    return TrackingWorker(stage, slots, RateGate(settings.models.tracking.rate_hz))
+def task_rates_hz(settings: AgentSettings) -> Dict[str, float]:
+    """Each source task's configured rate (0 = every frame); crop tasks follow upstream."""
+    return {SEMSEG_TASK: semseg_rate_hz(settings), PEOPLENET_TASK: settings.models.tracking.rate_hz,
+            REID_TASK: 0.0}
+
+
+def name_stages(timings: StageTimings, settings: AgentSettings) -> None:
+    """Stage names per task (status line, telemetry) for the enabled models."""
+    if settings.models.semseg.enabled:
+        timings.name_task(SEMSEG_TASK, SEMSEG_STAGES)
+        timings.declare(EVENT_STAGES)
+    if settings.models.tracking.enabled:
+        timings.name_task(PEOPLENET_TASK, ("peoplenet", "peoplenet", "peoplenet"))
+        timings.name_task(REID_TASK, ("reid", "reid", "reid"))
+        timings.declare([TRACKER_STAGE])
+
+
+def people_key(settings: AgentSettings) -> str:
+    """Registry key of the PeopleNet (+ ReID) pair."""
+    cfg = settings.models.tracking
+    return f"people:{cfg.peoplenet_model}+{cfg.reid_model}:{settings.models.backend}"
+
+
+def semseg_key(settings: AgentSettings) -> str:
+    """Registry key of the segmentation engine."""
+    return f"semseg:{semseg_model_name(settings)}:{settings.models.backend}"
+
+
+def build_tasks(settings: AgentSettings, cameras: Sequence[str], registry: ModelRegistry,
+                loaders: Loaders = Loaders()) -> List[Task]:
+    """The enabled models as tasks over `cameras`; engines loaded (once) through `registry`."""
+    tasks: List[Task] = []
+    resource = resource_for(settings)
+    if settings.models.semseg.enabled:
+        engine = registry.get_or_load(semseg_key(settings), lambda: loaders.semseg(settings))
+        tasks.append(SemsegTask(engine, cameras, resource))
+    if settings.models.tracking.enabled:
+        people, standin = registry.get_or_load(people_key(settings),
+                                               lambda: _people_pair(loaders.people, settings))
+        cfg = settings.models.tracking
+        tasks.append(PeopleNetTask(people, cfg.peoplenet_model, cameras, standin, resource))
+        if people.has_embedder:
+            tasks.append(ReidTask(people, cfg.reid_model, cameras, standin, resource))
+    return tasks
+
+
+class _PeoplePair(Tuple[PeopleEngine, bool]):
+    """(engine, any stand-in) with close(), so the registry can own it."""
+
+    def close(self) -> None:
+        self[0].close()
+
+
+def _people_pair(loader: PeopleLoader, settings: AgentSettings) -> _PeoplePair:
+    engine, standin = loader(settings)
+    return _PeoplePair((engine, standin))
+
+
+def semseg_task(tasks: Sequence[Task]) -> Optional[Task]:
+    """The segmentation task, if enabled."""
+    return next((t for t in tasks if t.name == SEMSEG_TASK), None)

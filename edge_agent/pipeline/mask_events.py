@@ -31,14 +31,22 @@ class MaskEventBuilder:
         sequence: SequenceCounter,
     ) -> None:
         self._device_id = device_id
-        self._settings = settings
         self._sequence = sequence
-        self._zones: Dict[str, ZoneCoverage] = {
-            camera.id: ZoneCoverage(
-                [Zone(zone.name, tuple((x, y) for x, y in zone.polygon)) for zone in camera.zones]
-            )
-            for camera in cameras
-        }
+        self._zones: Dict[str, ZoneCoverage] = {}
+        self.set_cameras(cameras, settings)
+
+    def set_cameras(self, cameras: Sequence[CameraSettings], settings: SemSegSettings) -> None:
+        """Zone rasters of these cameras (rebuilt only where zones changed) and mask size."""
+        self._settings = settings
+        old = self._zones
+        zones: Dict[str, ZoneCoverage] = {}
+        for camera in cameras:
+            specs = [Zone(zone.name, tuple((x, y) for x, y in zone.polygon))
+                     for zone in camera.zones]
+            kept = old.get(camera.id)
+            zones[camera.id] = kept if kept is not None and kept.zones == tuple(specs) else (
+                ZoneCoverage(specs))
+        self._zones = zones
 
     def build(
         self,

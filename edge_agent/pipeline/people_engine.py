@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -101,21 +101,67 @@ class PeopleEngine:
         """Backend serving ReID now; None without ReID."""
         return serving_backend(self._embedder) if self._embedder is not None else None
 
-    def detect(self, frames: Sequence[Frame]) -> List[peoplenet.Detections]:
-        """Person detections per frame, in frame pixels; as few calls as the limit allows."""
+    @property
+    def has_embedder(self) -> bool:
+        """True when a ReID model is loaded."""
+        return self._embedder is not None
+
+    def detect_prepare(self, frames: Sequence[Frame]) -> List[np.ndarray]:
+        """PeopleNet input blobs, one per batch the engine's limit allows."""
+        return [peoplenet.preprocess([frames[i].pixels for i in part])
+                for part in chunks(len(frames), self.detector_batch)]
+
+    def detect_run(self, blobs: Sequence[np.ndarray]) -> List[Dict[str, np.ndarray]]:
+        """The PeopleNet calls for prepared blobs (the accelerator step)."""
+        return [self._detector.run({peoplenet.INPUT_NAME: blob}) for blob in blobs]
+
+    def detect_decode(self, frames: Sequence[Frame],
+                      raws: Sequence[Dict[str, np.ndarray]]) -> List[peoplenet.Detections]:
+        """Person detections per frame, in frame pixels."""
         out: List[peoplenet.Detections] = []
-        for part in chunks(len(frames), self.detector_batch):
-            group = [frames[i] for i in part]
-            blob = peoplenet.preprocess([f.pixels for f in group])
-            raw = self._detector.run({peoplenet.INPUT_NAME: blob})
+        for part, raw in zip(chunks(len(frames), self.detector_batch), raws):
+            sizes = [frames[i].size_wh for i in part]
             out.extend(
                 d.of_class(peoplenet.PERSON_CLASS)
                 for d in peoplenet.decode_batch(
-                    raw[peoplenet.COV_NAME], raw[peoplenet.BBOX_NAME],
-                    [f.size_wh for f in group], self._params,
+                    raw[peoplenet.COV_NAME], raw[peoplenet.BBOX_NAME], sizes, self._params,
                 )
             )
         return out
+
+    def detect(self, frames: Sequence[Frame]) -> List[peoplenet.Detections]:
+        """Person detections per frame, in frame pixels; as few calls as the limit allows."""
+        return self.detect_decode(frames, self.detect_run(self.detect_prepare(frames)))
+
+    def embed_prepare(self, frames: Sequence[Frame],
+                      detections: Sequence[peoplenet.Detections]) -> Tuple[List[np.ndarray],
+                                                                           List[int]]:
+        """ReID input blobs for every frame's crops (shared batches) and crops per frame."""
+        crops: List[np.ndarray] = []
+        counts: List[int] = []
+        for frame, det in zip(frames, detections):
+            these = reid.crop_boxes(frame.pixels, det.boxes)
+            crops.extend(these)
+            counts.append(len(these))
+        blobs = [reid.preprocess_crops([crops[i] for i in part])
+                 for part in chunks(len(crops), max(1, self.embedder_batch))]
+        return blobs, counts
+
+    def embed_run(self, blobs: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """The ReID calls for prepared blobs, checked for shape."""
+        if self._embedder is None:
+            raise ValueError("no ReID model loaded")
+        out = []
+        for blob in blobs:
+            raw = self._embedder.run({reid.INPUT_NAME: blob})[reid.OUTPUT_NAME]
+            out.append(reid.check_embeddings(raw, int(blob.shape[0]), self.embedding_size))
+        return out
+
+    def embed_decode(self, parts: Sequence[np.ndarray], counts: Sequence[int]) -> List[np.ndarray]:
+        """Unit embeddings per frame ([K_i, D])."""
+        features = (np.concatenate(list(parts)) if parts
+                    else np.zeros((0, self.embedding_size), dtype=np.float32))
+        return reid.split_counts(features, list(counts))
 
     def embed(
         self, frames: Sequence[Frame], detections: Sequence[peoplenet.Detections]
@@ -123,21 +169,8 @@ class PeopleEngine:
         """Unit embeddings per frame ([K_i, D]); all frames' crops share the ReID batches."""
         if self._embedder is None:
             raise ValueError("no ReID model loaded")
-        crops: List[np.ndarray] = []
-        counts: List[int] = []
-        for frame, det in zip(frames, detections):
-            these = reid.crop_boxes(frame.pixels, det.boxes)
-            crops.extend(these)
-            counts.append(len(these))
-        features = np.zeros((0, self.embedding_size), dtype=np.float32)
-        parts = []
-        for part in chunks(len(crops), self.embedder_batch):
-            blob = reid.preprocess_crops([crops[i] for i in part])
-            raw = self._embedder.run({reid.INPUT_NAME: blob})[reid.OUTPUT_NAME]
-            parts.append(reid.check_embeddings(raw, len(part), self.embedding_size))
-        if parts:
-            features = np.concatenate(parts)
-        return reid.split_counts(features, counts)
+        blobs, counts = self.embed_prepare(frames, detections)
+        return self.embed_decode(self.embed_run(blobs), counts)
 
     def infer(self, frames: Sequence[Frame]) -> PeopleBatchResult:
         """Detect and embed the frames of one round."""

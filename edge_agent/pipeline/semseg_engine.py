@@ -94,6 +94,15 @@ class SemSegEngine:
             decode_ms=(decoded - inferred) * 1000.0,
         )
 
+    def run_raw(self, batch: PreparedBatch) -> np.ndarray:
+        """Only the model call (the accelerator step of the segmentation task)."""
+        raw: np.ndarray = self._backend.run({self._input_name: batch.blob})[OUTPUT_NAME]
+        return raw
+
+    def decode_raw(self, raw: np.ndarray, frames: Sequence[Frame]) -> List[semseg.SegOutput]:
+        """Class maps per frame from a raw `argmax_1` batch."""
+        return semseg.split_batch(semseg.decode_class_maps(raw), [f.size_wh for f in frames])
+
     def infer(self, frames: Sequence[Frame]) -> SegBatchResult:
         """Preprocess, run and decode one batch on the calling thread."""
         return self.run(self.prepare(frames))

@@ -39,6 +39,8 @@ class StatusSnapshot:
     """(p50, p95) per people-tracking engine ('peoplenet', 'reid', 'tracker'); empty when off."""
     backends: Dict[str, str] = field(default_factory=dict)
     """Model name -> backend serving it now (inference.serving), e.g. 'tensorrt-building'."""
+    failed_workers: List[str] = field(default_factory=list)
+    """Threads the supervisor gave up on (the watchdog has stopped; systemd will restart)."""
 
     def frames_dropped(self) -> int:
         """Dropped frames over all cameras."""
@@ -72,4 +74,6 @@ def format_status_line(snapshot: StatusSnapshot) -> str:
     parts.append(f"events {snapshot.events_published} (acked {snapshot.events_acknowledged})")
     parts.append(f"dropped {snapshot.frames_dropped()}")
     parts.append(f"broker {snapshot.broker}")
+    if snapshot.failed_workers:
+        parts.append("FAILED " + ",".join(snapshot.failed_workers))
     return " | ".join(parts)

@@ -7,6 +7,7 @@ sent at once: dashboards care about entries and exits, not about every step in b
 
 from __future__ import annotations
 
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from edge_agent.analytics.counting import CameraCounting
@@ -40,6 +41,9 @@ class TrackEventBuilder:
         self._last_sent: Dict[str, float] = {}
         self._frame_size: Tuple[int, int] = (1, 1)
         self._frame_seq = 0
+        # wall - monotonic of the latest frame: track times are monotonic (tracker clock),
+        # payload times are wall clock.
+        self._wall_offset_s = 0.0
 
     def _event(self, kind: str, track: Track, now: float, zones: TrackZones, active: bool,
                dwell: Dict[str, float], with_embedding: bool) -> bytes:
@@ -47,13 +51,14 @@ class TrackEventBuilder:
         width, height = self._frame_size
         event = TrackEvent(
             event_id=new_event_id(), device_id=self._device_id, camera_id=self._camera_id,
-            capture_ts=max(now, 0.0), emitted_ts=max(now, 0.0), seq=self._sequence.next(),
+            capture_ts=max(now, 0.0), emitted_ts=time.time(), seq=self._sequence.next(),
             standin=self._standin, type=kind, id=track.uid, track_id=track.track_id,
             reid_id=track.reid_id, state="ended" if kind == "end" else track.state.value,
             frame_seq=self._frame_seq, frame_width=width, frame_height=height,
             box=[round(float(v), 1) for v in track.last_box], score=track.score,
             top_score=track.top_score, active=active, zones=zones, dwell_s=dwell,
-            start_ts=max(track.first_ts, 0.0), end_ts=now if kind == "end" else None,
+            start_ts=max(track.first_ts + self._wall_offset_s, 0.0),
+            end_ts=now if kind == "end" else None,
             embedding=encode_embedding(emb) if emb is not None else None,
             embedding_dim=len(emb) if emb is not None else 0,
         )
@@ -66,6 +71,7 @@ class TrackEventBuilder:
         now = frame.capture_ts
         self._frame_size = frame.size_wh
         self._frame_seq = frame.seq
+        self._wall_offset_s = frame.capture_ts - frame.monotonic_ts
         born_ids = {t.uid for t in born}
         out: List[Message] = []
         for track, point in zip(tracks, points):

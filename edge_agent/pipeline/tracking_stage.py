@@ -31,8 +31,8 @@ from edge_agent.events.topics import Topics
 from edge_agent.frames import Frame
 from edge_agent.pipeline.people_engine import PeopleEngine
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
-from edge_agent.pipeline.timing import StageTimings
 from edge_agent.pipeline.track_events import TrackEventBuilder
+from edge_agent.runtime.stage_timings import StageTimings
 from edge_agent.settings import AgentSettings, enabled_cameras
 from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.track import Track

@@ -1,1 +1,1 @@
-"""The task runtime: every model is a task, one executor per compute resource, a policy owns time."""
+"""The task runtime: every model is a task, one executor per resource, a policy owns time."""

@@ -33,6 +33,8 @@ class SupervisedAgent(Protocol):
 
     def snapshot(self) -> StatusSnapshot: ...
 
+    def healthy(self) -> bool: ...
+
 
 class ServiceLink:
     """Readiness, status, watchdog and lifecycle notifications for one agent run."""
@@ -118,7 +120,7 @@ class ServiceLink:
             self._next_status_s = now_s + STATUS_EVERY_S
             logger.info("told systemd the agent is ready")
         if self._watchdog is not None:
-            self._watchdog.tick(progress, now_s)
+            self._watchdog.tick(progress, now_s, agent.healthy())
         if now_s >= self._next_status_s:
             self._send("STATUS=" + self.status_text(agent))
             self._next_status_s = now_s + STATUS_EVERY_S

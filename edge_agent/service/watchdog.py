@@ -92,6 +92,7 @@ class Watchdog:
         self._detector = detector
         self._last_ping_s: Optional[float] = None
         self._stalled: List[str] = []
+        self._unhealthy = False
         self.pings = 0
 
     @property
@@ -103,8 +104,19 @@ class Watchdog:
         """Give a freshly (re)built pipeline its grace period."""
         self._detector.restart_epoch(epoch_s)
 
-    def tick(self, cameras: Sequence[CameraProgress], now_s: float) -> bool:
-        """Ping if healthy and due; True when a ping was sent."""
+    def tick(self, cameras: Sequence[CameraProgress], now_s: float, healthy: bool = True) -> bool:
+        """Ping if healthy and due; True when a ping was sent.
+
+        `healthy` false (a worker thread the supervisor gave up on) stops the pings whatever
+        the cameras say: a process missing one of its threads is not a working appliance.
+        """
+        if not healthy:
+            if not self._unhealthy:
+                logger.error("a worker thread was given up on; systemd watchdog pings stopped, "
+                             "the service will be restarted")
+            self._unhealthy = True
+            return False
+        self._unhealthy = False
         stalled = self._detector.stalled(cameras, now_s)
         if stalled != self._stalled:
             if stalled:

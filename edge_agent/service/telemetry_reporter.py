@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from edge_agent.capture.camera_stats import CameraStats
 from edge_agent.device.telemetry import DeviceTelemetry
@@ -25,9 +25,11 @@ from edge_agent.events.state_payloads import (
     OutboxTelemetry,
     ProcessTelemetry,
     TelemetryPayload,
+    WorkerTelemetry,
 )
 from edge_agent.events.topics import Topics
-from edge_agent.pipeline.timing import LatencySummary
+from edge_agent.runtime.stage_timings import LatencySummary
+from edge_agent.runtime.worker import Worker, WorkerHealth
 from edge_agent.transport.outbox_records import OutboxCounters
 from edge_agent.transport.publisher import OutgoingMessage, Publisher
 
@@ -65,8 +67,8 @@ class CpuMeter:
         return max(0.0, 100.0 * (cpu_s - last_cpu_s) / span_s) if span_s > 0 else 0.0
 
 
-class TelemetryReporter:
-    """Collects figures from the given callables and publishes them periodically."""
+class TelemetryReporter(Worker):
+    """Collects figures from the given callables and publishes them periodically (supervised)."""
 
     def __init__(
         self,
@@ -82,10 +84,13 @@ class TelemetryReporter:
         device: Optional[DeviceTelemetry] = None,
         last_reload: Optional[Callable[[], Optional[ReloadTelemetry]]] = None,
         backends: Optional[Callable[[], Dict[str, str]]] = None,
+        workers: Optional[Callable[[], Sequence[WorkerHealth]]] = None,
     ) -> None:
         """``device``: power/thermal readings (probed in start(), only when telemetry runs);
         ``last_reload``: the latest SIGHUP outcome, so a refused reload shows up here;
-        ``backends``: model name -> backend serving it (CPU while a TensorRT engine builds)."""
+        ``backends``: model name -> backend serving it (CPU while a TensorRT engine builds);
+        ``workers``: supervised threads' health."""
+        super().__init__("telemetry")
         self._publisher = publisher
         self._topics = topics
         self._device_id = device_id
@@ -98,11 +103,10 @@ class TelemetryReporter:
         self._device = device
         self._last_reload = last_reload
         self._backends = backends
+        self._workers = workers
         self._device_failed = False
         self._started_s = time.monotonic()
         self._cpu = CpuMeter()
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
 
     def build(self) -> TelemetryPayload:
         """One telemetry document, now."""
@@ -142,6 +146,11 @@ class TelemetryReporter:
             device=self._device_health(),
             last_reload=self._last_reload() if self._last_reload is not None else None,
             backends=self._backends() if self._backends is not None else {},
+            workers={
+                w.name: WorkerTelemetry(alive=w.alive, deaths=w.deaths, restarts=w.restarts,
+                                        given_up=w.given_up, last_error=w.last_error)
+                for w in (self._workers() if self._workers is not None else [])
+            },
         )
 
     def _device_health(self) -> Optional[DeviceHealthTelemetry]:
@@ -170,19 +179,12 @@ class TelemetryReporter:
         if self._device is not None:
             self._device.start()  # probes once; each missing reading warns once, here
         self._started_s = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
-        self._thread.start()
+        super().start()
 
-    def stop(self, timeout_s: float) -> None:
-        """End the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self._interval_s):
             try:
                 self.publish_once()
             except Exception:  # noqa: BLE001 - telemetry must never stop the agent
                 logger.exception("could not publish telemetry")
+            self.beat()

@@ -1,0 +1,62 @@
+"""The task graph: which task feeds which, checked before anything runs.
+
+Dependencies are declared by each task (`upstream`), never wired by hand; this module checks
+them (unique names, a known resource, an enabled upstream, no cycle) and orders the tasks so
+upstream ones come first. A task whose upstream is disabled (ReID without PeopleNet) is a
+configuration error naming both tasks, at start-up and on reload alike.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+from edge_agent.errors import ConfigError
+from edge_agent.runtime.task import RESOURCES, Task
+
+
+def check_graph(tasks: Sequence[Task]) -> List[Task]:
+    """The tasks in dependency order; ConfigError naming the tasks when the graph is wrong."""
+    by_name: Dict[str, Task] = {}
+    for task in tasks:
+        if task.name in by_name:
+            raise ConfigError(f"two tasks are named {task.name!r}",
+                              "each model may be enabled once")
+        if task.resource not in RESOURCES:
+            raise ConfigError(
+                f"task {task.name!r} is placed on unknown resource {task.resource!r}",
+                f"use one of {', '.join(RESOURCES)} (device profile or models settings)")
+        by_name[task.name] = task
+    for task in tasks:
+        if task.upstream is not None and task.upstream not in by_name:
+            raise ConfigError(
+                f"task {task.name!r} needs the results of task {task.upstream!r}, which is "
+                "not enabled",
+                f"enable {task.upstream!r} or disable {task.name!r}")
+    ordered: List[Task] = []
+    placed: Dict[str, bool] = {}
+
+    def place(task: Task, path: List[str]) -> None:
+        if placed.get(task.name):
+            return
+        if task.name in path:
+            cycle = " -> ".join(path + [task.name])
+            raise ConfigError(f"tasks depend on each other in a cycle: {cycle}",
+                              "a task may only consume the results of an earlier task")
+        if task.upstream is not None:
+            place(by_name[task.upstream], path + [task.name])
+        placed[task.name] = True
+        ordered.append(task)
+
+    for task in tasks:
+        place(task, [])
+    return ordered
+
+
+def downstream_of(tasks: Sequence[Task], name: str) -> List[str]:
+    """Names of the tasks that consume `name`'s results."""
+    return [task.name for task in tasks if task.upstream == name]
+
+
+def source_tasks(tasks: Sequence[Task]) -> List[Task]:
+    """Tasks that read camera frames."""
+    return [task for task in tasks if task.upstream is None]
