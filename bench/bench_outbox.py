@@ -32,9 +32,9 @@ from typing import Any, Dict
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.settings import MqttSettings, OutboxSettings
 from edge_agent.transport.durable_publisher import DurablePublisher
-from edge_agent.transport.publisher import OutgoingMessage
 
 TOPIC = "bench/dev/cam/event"
 

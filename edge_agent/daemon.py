@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
 from edge_agent import __version__
+from edge_agent.analytics.mask_occupancy import ZoneOccupancy
 from edge_agent.analytics.state import StateStore
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
@@ -25,9 +26,8 @@ from edge_agent.device.telemetry import DeviceTelemetry
 from edge_agent.device.tuning import resolve_settings
 from edge_agent.device_id import resolve_device_id
 from edge_agent.errors import ConfigError
-from edge_agent.events.ha_discovery import HaDiscovery
-from edge_agent.events.health_payloads import ReloadTelemetry, reload_result
-from edge_agent.events.occupancy import ZoneOccupancy
+from edge_agent.events.health_payloads import ReloadTelemetry
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.assembly import (
@@ -58,12 +58,12 @@ from edge_agent.runtime.task import Task, TaskResult
 from edge_agent.runtime.task_runtime import TaskRuntime
 from edge_agent.runtime.worker import Worker, WorkerHealth
 from edge_agent.service.camera_diff import CameraDiff, diff_cameras
-from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload
+from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload, reload_result
 from edge_agent.service.telemetry_reporter import TelemetryReporter
 from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
 from edge_agent.settings import AgentSettings, CameraSettings, enabled_cameras
 from edge_agent.transport.durable_publisher import DurablePublisher
-from edge_agent.transport.publisher import OutgoingMessage
+from edge_agent.transport.ha_discovery import HaDiscovery
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +112,12 @@ class Agent:
     def registry(self) -> ModelRegistry:
         """Loaded models (outlive reloads)."""
         return self._registry
+
+    @property
+    def runtime(self) -> TaskRuntime:
+        """Executors, router and the applied tasks (after prepare())."""
+        self._require()
+        return self._runtime
 
     @property
     def tasks(self) -> List[Task]:

@@ -9,8 +9,8 @@ from typing import Any, Callable, Dict, List
 
 from mqtt_subscriber import Received
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.settings import MqttSettings, OutboxSettings
-from edge_agent.transport.publisher import OutgoingMessage
 
 DEVICE = "dev1"
 ROOT = f"edge-agent/{DEVICE}"

@@ -20,8 +20,8 @@ from durable_helpers import (
 from mosquitto_broker import MosquittoBroker, free_port
 from mqtt_subscriber import Subscriber
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.transport.durable_publisher import DurablePublisher
-from edge_agent.transport.publisher import OutgoingMessage
 
 
 def test_events_are_delivered_in_order_and_the_outbox_empties(

@@ -21,9 +21,9 @@ from durable_helpers import DEVICE, ROOT, event, mqtt_settings, outbox_settings
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Received, Subscriber
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.transport.durable_publisher import DurablePublisher
 from edge_agent.transport.outbox import Outbox
-from edge_agent.transport.publisher import OutgoingMessage
 
 VERSION = "9.9.9"
 STATUS = f"{ROOT}/status"

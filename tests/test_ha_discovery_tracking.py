@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
-from edge_agent.events.ha_discovery import HaDiscovery
 from edge_agent.events.topics import Topics
 from edge_agent.settings import CameraSettings
+from edge_agent.transport.ha_discovery import HaDiscovery
 
 CAMERA = CameraSettings(
     id="lobby",

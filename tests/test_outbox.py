@@ -8,10 +8,10 @@ from typing import Any, List
 import pytest
 
 from edge_agent.errors import ConfigError
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.settings import OutboxSettings
 from edge_agent.transport.delivery import mark_replayed
 from edge_agent.transport.outbox import Outbox
-from edge_agent.transport.publisher import OutgoingMessage
 
 
 def _msg(n: int, size: int = 10) -> OutgoingMessage:

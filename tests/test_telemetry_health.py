@@ -10,14 +10,14 @@ import pytest
 from jetson_tree import agx_orin_tree
 
 from edge_agent.device.telemetry import DeviceTelemetry
-from edge_agent.events.health_payloads import ReloadTelemetry, reload_result
+from edge_agent.events.health_payloads import ReloadTelemetry
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.state_payloads import TelemetryPayload
-from edge_agent.service.telemetry_reporter import TelemetryReporter
 from edge_agent.events.topics import Topics
-from edge_agent.service.reload import ReloadOutcome, plan_reload
+from edge_agent.service.reload import ReloadOutcome, plan_reload, reload_result
+from edge_agent.service.telemetry_reporter import TelemetryReporter
 from edge_agent.settings import AgentSettings
 from edge_agent.transport.outbox_records import OutboxCounters
-from edge_agent.transport.publisher import OutgoingMessage
 
 
 class _Collect:

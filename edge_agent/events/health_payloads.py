@@ -8,13 +8,11 @@ missing reading is null or an empty map, never a made-up number.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Dict, List, Mapping, Optional
 
 from pydantic import Field
 
 from edge_agent.events.payloads import _Payload
-from edge_agent.service.reload import ReloadOutcome
 
 
 class PowerModeTelemetry(_Payload):
@@ -92,16 +90,4 @@ def device_health(reading: Mapping[str, Any]) -> DeviceHealthTelemetry:
         power_mw=reading.get("power_mw"),
         gpu=GpuTelemetry(**gpu) if gpu else None,
         throttle=ThrottleTelemetry(**throttle) if throttle else None,
-    )
-
-
-def reload_result(outcome: ReloadOutcome, ts: Optional[float] = None) -> ReloadTelemetry:
-    """One reload's outcome as a telemetry section."""
-    plan = outcome.plan
-    return ReloadTelemetry(
-        ok=plan is not None,
-        ts=time.time() if ts is None else ts,
-        error=outcome.error,
-        live=list(plan.live) if plan is not None else [],
-        restart_required=list(plan.restart_required) if plan is not None else [],
     )

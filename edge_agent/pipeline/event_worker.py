@@ -16,10 +16,10 @@ import threading
 import time
 from typing import Callable, Dict, List, Sequence
 
+from edge_agent.events.publisher import OutgoingMessage, Publisher
 from edge_agent.runtime.stage_timings import StageTimings
 from edge_agent.runtime.task import TaskResult
 from edge_agent.runtime.worker import Worker
-from edge_agent.transport.publisher import OutgoingMessage, Publisher
 
 logger = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from typing import List, Sequence
 
 from typing_extensions import Literal
 
-from edge_agent.events.occupancy import ZoneOccupancy
+from edge_agent.analytics.mask_occupancy import ZoneOccupancy
 from edge_agent.events.payloads import to_json_bytes
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.mask_events import MaskEventBuilder
 from edge_agent.runtime.stage_timings import StageTimings
 from edge_agent.runtime.task import TaskResult
-from edge_agent.transport.publisher import OutgoingMessage
 
 
 class MaskSink:

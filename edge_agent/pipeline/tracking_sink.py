@@ -26,6 +26,7 @@ from edge_agent.analytics.geometry import foot_points
 from edge_agent.analytics.lines import LineSpec
 from edge_agent.analytics.occupancy import TrackPoint, ZoneCount
 from edge_agent.analytics.zone_coverage import Zone
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.people_engine import PeopleResult
@@ -35,7 +36,6 @@ from edge_agent.settings.tracking import TrackingSettings
 from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.track import Track
 from edge_agent.tracking.tracker import Tracker, TrackerParams
-from edge_agent.transport.publisher import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

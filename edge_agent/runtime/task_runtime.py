@@ -14,7 +14,8 @@ import logging
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Set
 
-from edge_agent.capture.latest_slot import LatestFrameSlot
+from typing_extensions import Protocol
+
 from edge_agent.runtime.due_work import FrameSlot
 from edge_agent.runtime.executor import Executor
 from edge_agent.runtime.graph import check_graph
@@ -29,6 +30,16 @@ logger = logging.getLogger(__name__)
 # Pending frames per crop task, in batches: enough to absorb a burst, small enough that a
 # crop task that cannot keep up drops (and counts) rather than lags.
 _INBOX_BATCHES = 4
+
+
+class ReadableSlot(Protocol):
+    """A camera's frame slot that hands each named consumer its own reader.
+
+    capture.latest_slot.LatestFrameSlot satisfies it; declared here so the runtime does not
+    depend on capture (capture depends on the runtime's worker base).
+    """
+
+    def reader(self, name: str) -> FrameSlot: ...
 
 
 class TaskRuntime:
@@ -58,7 +69,7 @@ class TaskRuntime:
         """Every executor thread, for the supervisor."""
         return [worker for ex in self._executors.values() for worker in ex.workers]
 
-    def apply(self, tasks: Sequence[Task], slots: Mapping[str, LatestFrameSlot],
+    def apply(self, tasks: Sequence[Task], slots: Mapping[str, ReadableSlot],
               sink_tasks: Set[str]) -> List[Task]:
         """Place `tasks` (ConfigError, changing nothing, when the graph is wrong)."""
         ordered = check_graph(tasks)

@@ -13,6 +13,7 @@ error goes to the log, STATUS= and the status snapshot.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -20,6 +21,7 @@ from typing import Any, Dict, List, Optional
 from typing_extensions import Protocol
 
 from edge_agent.errors import EdgeAgentError
+from edge_agent.events.health_payloads import ReloadTelemetry
 from edge_agent.settings import AgentSettings
 
 logger = logging.getLogger(__name__)
@@ -128,3 +130,15 @@ def reload_from_file(agent: ReloadableAgent, config_path: Optional[Path]) -> Rel
         "reloaded %s: %s", source, ", ".join(plan.live) if plan.live else "nothing changed live"
     )
     return ReloadOutcome(plan)
+
+
+def reload_result(outcome: ReloadOutcome, ts: Optional[float] = None) -> ReloadTelemetry:
+    """One reload's outcome as a telemetry section."""
+    plan = outcome.plan
+    return ReloadTelemetry(
+        ok=plan is not None,
+        ts=time.time() if ts is None else ts,
+        error=outcome.error,
+        live=list(plan.live) if plan is not None else [],
+        restart_required=list(plan.restart_required) if plan is not None else [],
+    )

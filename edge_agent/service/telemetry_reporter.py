@@ -19,6 +19,7 @@ from edge_agent.capture.camera_stats import CameraStats
 from edge_agent.device.telemetry import DeviceTelemetry
 from edge_agent.events.health_payloads import DeviceHealthTelemetry, ReloadTelemetry, device_health
 from edge_agent.events.payloads import to_json_bytes
+from edge_agent.events.publisher import OutgoingMessage, Publisher
 from edge_agent.events.state_payloads import (
     CameraTelemetry,
     LatencyTelemetry,
@@ -31,7 +32,6 @@ from edge_agent.events.topics import Topics
 from edge_agent.runtime.stage_timings import LatencySummary
 from edge_agent.runtime.worker import Worker, WorkerHealth
 from edge_agent.transport.outbox_records import OutboxCounters
-from edge_agent.transport.publisher import OutgoingMessage, Publisher
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Deque, List, Optional
 from typing_extensions import Literal
 
 from edge_agent.events.payloads import StatusPayload, to_json_bytes
+from edge_agent.events.publisher import Channel, OutgoingMessage
 from edge_agent.events.topics import Topics
-from edge_agent.transport.publisher import Channel, OutgoingMessage
 
 DURABLE_CHANNELS = ("event", "state")
 """Channels kept in the outbox; every other channel (mask, telemetry) is 'latest only'."""

@@ -32,6 +32,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
+from edge_agent.events.publisher import OutgoingMessage, PublisherStats
 from edge_agent.events.topics import Topics
 from edge_agent.settings.mqtt import MqttSettings
 from edge_agent.settings.outbox import OutboxSettings
@@ -41,7 +42,6 @@ from edge_agent.transport.link import Waker
 from edge_agent.transport.outbox import Outbox
 from edge_agent.transport.outbox_records import OutboxCounters
 from edge_agent.transport.outbox_writer import OutboxWriter
-from edge_agent.transport.publisher import OutgoingMessage, PublisherStats
 from edge_agent.transport.session import (
     LinkConfig,
     LinkRunner,

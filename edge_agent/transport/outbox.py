@@ -33,10 +33,10 @@ import threading
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.settings.outbox import OutboxSettings
 from edge_agent.transport.outbox_file import open_outbox_file, open_reader, release_lock
 from edge_agent.transport.outbox_records import OutboxCounters, OutboxRow, Staged, Totals
-from edge_agent.transport.publisher import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from edge_agent.transport.publisher import OutgoingMessage
+from edge_agent.events.publisher import OutgoingMessage
 
 Staged = Tuple[OutgoingMessage, float]
 """A message and the wall-clock time publish() received it (its age counts from then)."""

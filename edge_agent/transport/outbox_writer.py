@@ -27,9 +27,9 @@ import time
 from collections import deque
 from typing import Callable, Deque, List, Optional, Sequence
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.transport.outbox import Outbox
 from edge_agent.transport.outbox_records import Staged
-from edge_agent.transport.publisher import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

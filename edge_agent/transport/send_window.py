@@ -19,11 +19,11 @@ from typing import Dict, List, Tuple
 
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.transport.delivery import DeliveryState, Inflight, mark_replayed
 from edge_agent.transport.link import MqttLink
 from edge_agent.transport.outbox import Outbox
 from edge_agent.transport.outbox_writer import OutboxWriter
-from edge_agent.transport.publisher import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 

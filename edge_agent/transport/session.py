@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent.capture.backoff import Backoff
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.topics import Topics
 from edge_agent.settings.mqtt import MqttSettings
 from edge_agent.transport.delivery import (
@@ -36,7 +37,6 @@ from edge_agent.transport.delivery import (
 from edge_agent.transport.link import MqttLink, Waker
 from edge_agent.transport.outbox import Outbox
 from edge_agent.transport.outbox_writer import OutboxWriter
-from edge_agent.transport.publisher import OutgoingMessage
 from edge_agent.transport.send_window import LIVE_INFLIGHT_MAX, SendWindow
 from edge_agent.transport.tls import TrackingContext, describe_tls_failure
 

@@ -14,9 +14,9 @@ import time
 from typing import Dict, List, Tuple
 
 from edge_agent.events.payloads import MaskEvent, to_json_bytes
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.state_payloads import OccupancyPayload
 from edge_agent.events.topics import Topics
-from edge_agent.transport.publisher import OutgoingMessage
 
 OCCUPIED_THRESHOLD = 0.01
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List
 
+from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.topics import Topics
 from edge_agent.settings.cameras import CameraSettings
-from edge_agent.transport.publisher import OutgoingMessage
 
 
 def _config(topic: str, body: Dict[str, Any]) -> OutgoingMessage:

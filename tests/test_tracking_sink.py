@@ -1,4 +1,5 @@
-"""The tracking stage end to end: stand-in models, a real broker, restart-correct counts."""
+"""Tracking end to end without the threads: stand-in models run as tasks, the tracking sink,
+a real broker, restart-correct counts."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ import numpy as np
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Received, Subscriber
 
+from edge_agent.analytics.state import StateStore
 from edge_agent.capture.sample_footage import write_synthetic_clip
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.events.track_payloads import decode_embedding
 from edge_agent.frames import Frame
 from edge_agent.models.standin import write_standin
-from edge_agent.pipeline.tracking_stage import TrackingStage
+from edge_agent.pipeline.people_models import load_people_engine
+from edge_agent.pipeline.people_tasks import PeopleNetTask, ReidTask
+from edge_agent.pipeline.tracking_sink import TrackingSink
+from edge_agent.runtime.task import Task, WorkItem
 from edge_agent.settings import AgentSettings, MqttSettings, OutboxSettings
 from edge_agent.transport.durable_publisher import DurablePublisher
 
@@ -49,7 +54,12 @@ def walker(k: int) -> Frame:
     pixels = np.full((544, 960, 3), 255, np.uint8)
     x = 160 + 16 * k
     pixels[256:272, x : x + 16] = 10
-    return Frame("cam1", k + 1, 1000.0 + k / 10.0, float(k), pixels)
+    return Frame("cam1", k + 1, 1000.0 + k / 10.0, k / 10.0, pixels)
+
+
+def run_task(task: Task, items: List[WorkItem]) -> List[Any]:
+    """prepare → run → decode, as an executor would (on this thread)."""
+    return task.decode(items, task.run(task.prepare(items)))
 
 
 def run_stage(tmp_path: Path, broker: MosquittoBroker, frames: List[Frame],
@@ -65,15 +75,27 @@ def run_stage(tmp_path: Path, broker: MosquittoBroker, frames: List[Frame],
         publisher.start()
         try:
             assert publisher.wait_connected(5.0)
-            stage = TrackingStage(cfg, publisher, Topics("edge-agent", "dev1"), "dev1",
-                                  SequenceCounter(),
-                                  clock=lambda: 1000.0)
-            stage.start()
+            engine, standin = load_people_engine(cfg)
+            tracking = cfg.models.tracking
+            detect = PeopleNetTask(engine, tracking.peoplenet_model, ["cam1"], standin)
+            embed = ReidTask(engine, tracking.reid_model, ["cam1"], standin)
+            store = StateStore(tracking.state_dir)
+            sink = TrackingSink(tracking, Topics("edge-agent", "dev1"), "dev1",
+                                SequenceCounter(), 1, standin, saved=store.load(),
+                                clock=lambda: 1000.0)
+            sink.set_cameras(cfg.cameras)
             try:
                 for frame in frames:
-                    stage.process([frame])
+                    detected = run_task(detect, [WorkItem(frame)])
+                    people = run_task(embed, [WorkItem(frame, detected[0])])
+                    for message in sink.handle(people):
+                        publisher.publish(message)
             finally:
-                stage.stop()
+                for message in sink.end_messages():
+                    publisher.publish(message)
+                snapshot = sink.snapshot()
+                store.save(snapshot["cameras"], snapshot["saved_ts"])  # type: ignore[arg-type]
+                engine.close()
             assert publisher.flush(5.0)
             sub.wait_for(lambda m: m.topic.endswith("/line/door/count"), 5.0)
             settle(sub)
@@ -145,7 +167,8 @@ def test_runs_on_a_real_clip(tmp_path: Path, broker: MosquittoBroker) -> None:
         ok, image = capture.read()
         if not ok:
             break
-        frames.append(Frame("cam1", len(frames) + 1, 1000.0 + len(frames) / 10.0, 0.0, image))
+        frames.append(Frame("cam1", len(frames) + 1, 1000.0 + len(frames) / 10.0,
+                            len(frames) / 10.0, image))
     capture.release()
     assert len(frames) >= 10
     messages = run_stage(tmp_path, broker, frames)
