@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
 from edge_agent import __version__
-from edge_agent.analytics.mask_occupancy import ZoneOccupancy
+from edge_agent.analytics.mask_occupancy import MaskOccupancy
 from edge_agent.analytics.state import StateStore
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
@@ -53,7 +53,7 @@ from edge_agent.pipeline.tracking_sink import TrackingSink
 from edge_agent.runtime.model_registry import ModelRegistry
 from edge_agent.runtime.policy import RatePolicy
 from edge_agent.runtime.stage_timings import StageTimings
-from edge_agent.runtime.supervisor import Supervisor
+from edge_agent.runtime.supervisor import RestartPolicy, Supervisor
 from edge_agent.runtime.task import Task, TaskResult
 from edge_agent.runtime.task_runtime import TaskRuntime
 from edge_agent.runtime.worker import Worker, WorkerHealth
@@ -80,12 +80,13 @@ class Agent:
         engine_loader: Optional[SemsegLoader] = None,
         device_root: Path = Path("/"),
         people_loader: PeopleLoader = load_people_engine,
+        restart_policy: Optional[RestartPolicy] = None,
     ) -> None:
         self._settings = settings
         self._loaders = Loaders(engine_loader or load_semseg_engine, people_loader)
         self._device_root = device_root  # where 'auto' settings read the device (tests: a tree)
         self._registry = ModelRegistry()
-        self._supervisor = Supervisor()
+        self._supervisor = Supervisor(restart_policy or RestartPolicy())
         self._lock = threading.RLock()  # parts swapped by reload vs readers (status, watchdog)
         self._prepared = False
         self._device_id = ""
@@ -203,7 +204,7 @@ class Agent:
             builder = MaskEventBuilder(self._device_id, cameras, settings.models.semseg,
                                        self._sequence)
             self._mask_sink = MaskSink(builder, self._topics, qos, semseg.model, semseg.standin,
-                                       ZoneOccupancy(self._topics), self._timings)
+                                       MaskOccupancy(self._topics), self._timings)
             self._events.set_sink(SEMSEG_TASK, self._mask_sink.handle)
         people = by_name.get(REID_TASK) or by_name.get(PEOPLENET_TASK)
         if people is not None:

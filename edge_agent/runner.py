@@ -3,7 +3,7 @@
 SIGINT and SIGTERM only set an event; the main thread then stops the agent in order within
 the stop budget (5 s), so systemd's stop and Ctrl-C both flush what is queued. SIGHUP sets
 another event on which the main thread re-reads the config (service/reload.py); under
-systemd the ServiceLink reports readiness, status, reloads and watchdog pings from here.
+systemd the ServiceLifecycle reports readiness, status, reloads and watchdog pings from here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Dict, Optional
 from edge_agent.console import StatusLine
 from edge_agent.daemon import Agent
 from edge_agent.pipeline.status import format_status_line
-from edge_agent.service.link import ServiceLink
+from edge_agent.service.lifecycle import ServiceLifecycle
 from edge_agent.service.reload import ReloadOutcome, reload_from_file
 from edge_agent.settings import AgentSettings
 
@@ -36,7 +36,7 @@ def run_agent(
     stop_event: Optional[threading.Event] = None,
     agent: Optional[Agent] = None,
     config_path: Optional[Path] = None,
-    service: Optional[ServiceLink] = None,
+    service: Optional[ServiceLifecycle] = None,
 ) -> Agent:
     """Run until a signal, `stop_event`, `duration_s` elapsing (0 = forever) or all cameras end.
 
@@ -45,7 +45,7 @@ def run_agent(
     (None: nothing to re-read, the reload only re-validates the environment).
     """
     agent = agent or Agent(settings)
-    service = service or ServiceLink.from_environ(settings.service)
+    service = service or ServiceLifecycle.from_environ(settings.service)
     agent.prepare()
     stop = stop_event or threading.Event()
     reload = threading.Event()

@@ -11,7 +11,7 @@ from notify_socket import NotifyListener
 
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
 from edge_agent.service.journal import StructuredJournalHandler, journal_fields
-from edge_agent.service.link import ServiceLink
+from edge_agent.service.lifecycle import ServiceLifecycle
 from edge_agent.service.notify import (
     SocketNotifier,
     notifier_from_environ,
@@ -149,13 +149,17 @@ class _FakeAgent:
     def camera_progress(self) -> List[CameraProgress]:
         return self.progress
 
+    def healthy(self) -> bool:
+        return True
+
     def snapshot(self) -> StatusSnapshot:
         line = CameraLine("a", self.progress[0].state, 9.5, 0, 0)
         return StatusSnapshot(1.0, [line], 12.0, {}, 3, 3, 0, "up")
 
 
 def test_link_waits_for_cameras_then_ready(listener: NotifyListener) -> None:
-    link = ServiceLink(SocketNotifier(listener.address), 0.5, ServiceSettings(ready_timeout_s=5))
+    link = ServiceLifecycle(SocketNotifier(listener.address), 0.5,
+                            ServiceSettings(ready_timeout_s=5))
     agent = _FakeAgent()
     link.started(0.0)
     link.tick(agent, 1.0)
@@ -179,7 +183,8 @@ def test_link_waits_for_cameras_then_ready(listener: NotifyListener) -> None:
 
 
 def test_link_sends_ready_after_timeout_even_if_a_camera_hangs(listener: NotifyListener) -> None:
-    link = ServiceLink(SocketNotifier(listener.address), None, ServiceSettings(ready_timeout_s=2))
+    link = ServiceLifecycle(SocketNotifier(listener.address), None,
+                            ServiceSettings(ready_timeout_s=2))
     agent = _FakeAgent()
     link.started(0.0)
     link.tick(agent, 1.9)
@@ -190,7 +195,7 @@ def test_link_sends_ready_after_timeout_even_if_a_camera_hangs(listener: NotifyL
 
 
 def test_inactive_link_is_a_no_op() -> None:
-    link = ServiceLink.from_environ(ServiceSettings(), environ={})
+    link = ServiceLifecycle.from_environ(ServiceSettings(), environ={})
     assert not link.active
     link.started(0.0)
     link.tick(_FakeAgent(), 100.0)

@@ -32,7 +32,7 @@ from edge_agent.models.standin import write_standin
 from edge_agent.models.store import load_model_record
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.runner import run_agent
-from edge_agent.service.link import ServiceLink
+from edge_agent.service.lifecycle import ServiceLifecycle
 from edge_agent.service.notify import SocketNotifier
 from edge_agent.settings import AgentSettings
 
@@ -127,7 +127,7 @@ def test_watchdog_stops_while_inference_stalls_and_resumes(
         backend = OnnxRuntimeBackend(record.onnx_path, ["CPUExecutionProvider"], 1)
         return SemSegEngine(GatedBackend(backend, gate), record.name, record.standin)
 
-    link = ServiceLink(SocketNotifier(listener.address), 0.2, settings.service)
+    link = ServiceLifecycle(SocketNotifier(listener.address), 0.2, settings.service)
     stop = threading.Event()
     runner = threading.Thread(
         target=run_agent,

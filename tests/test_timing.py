@@ -32,5 +32,17 @@ def test_empty_and_measure() -> None:
     with timings.measure("a"):
         pass
     assert timings.summaries()["a"].count == 1
-    with pytest.raises(KeyError):
-        timings.add("unknown", 1.0)
+    timings.add("later", 1.0)  # stages appear with their first sample (tasks come and go)
+    assert list(timings.summaries()) == ["a", "later"]
+
+
+def test_task_steps_map_to_stage_names_and_equal_names_sum() -> None:
+    timings = StageTimings()
+    timings.name_task("seg", ("preprocess", "inference", "decode"))
+    timings.name_task("det", ("det", "det", "det"))
+    timings.add_batch("seg", 1.0, 2.0, 3.0, 1)
+    timings.add_batch("det", 1.0, 2.0, 3.0, 4)
+    summaries = timings.summaries()
+    assert [summaries[n].mean_ms for n in ("preprocess", "inference", "decode", "det")] == [
+        1.0, 2.0, 3.0, 6.0]
+    assert summaries["det"].count == 1

@@ -1,4 +1,4 @@
-"""ZoneOccupancy: turns the zone coverage of mask events into retained occupancy state.
+"""MaskOccupancy: turns the zone coverage of mask events into retained occupancy state.
 
 Why: mask events are 'latest only' (high rate, never stored), but a dashboard or Home
 Assistant needs the current occupancy of each zone after *its* restart, and an archive needs
@@ -21,7 +21,7 @@ from edge_agent.events.topics import Topics
 OCCUPIED_THRESHOLD = 0.01
 
 
-class ZoneOccupancy:
+class MaskOccupancy:
     """Retained occupancy state per camera/zone, derived from mask events as they are built."""
 
     def __init__(self, topics: Topics, min_change: float = 0.02, refresh_s: float = 60.0) -> None:

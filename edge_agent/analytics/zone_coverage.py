@@ -49,7 +49,7 @@ def rasterize(polygon: Sequence[Point], width: int, height: int) -> np.ndarray:
     return canvas.astype(bool)
 
 
-class ZoneCoverage:
+class ZoneCoverageMeter:
     """Measures person coverage of a camera's zones on masks of any one grid size.
 
     Rasterised zones are cached per grid size; the cache holds at most a few sizes because a

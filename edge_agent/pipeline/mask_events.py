@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Dict, Sequence
 
-from edge_agent.analytics.zone_coverage import Zone, ZoneCoverage
+from edge_agent.analytics.zone_coverage import Zone, ZoneCoverageMeter
 from edge_agent.events.payloads import SCHEMA_VERSION, MaskEvent, MaskRle
 from edge_agent.events.payloads import ZoneCoverage as ZonePayload
 from edge_agent.events.rle import encode_rle
@@ -32,20 +32,20 @@ class MaskEventBuilder:
     ) -> None:
         self._device_id = device_id
         self._sequence = sequence
-        self._zones: Dict[str, ZoneCoverage] = {}
+        self._zones: Dict[str, ZoneCoverageMeter] = {}
         self.set_cameras(cameras, settings)
 
     def set_cameras(self, cameras: Sequence[CameraSettings], settings: SemSegSettings) -> None:
         """Zone rasters of these cameras (rebuilt only where zones changed) and mask size."""
         self._settings = settings
         old = self._zones
-        zones: Dict[str, ZoneCoverage] = {}
+        zones: Dict[str, ZoneCoverageMeter] = {}
         for camera in cameras:
             specs = [Zone(zone.name, tuple((x, y) for x, y in zone.polygon))
                      for zone in camera.zones]
             kept = old.get(camera.id)
             zones[camera.id] = kept if kept is not None and kept.zones == tuple(specs) else (
-                ZoneCoverage(specs))
+                ZoneCoverageMeter(specs))
         self._zones = zones
 
     def build(

@@ -12,7 +12,7 @@ from typing import List, Sequence
 
 from typing_extensions import Literal
 
-from edge_agent.analytics.mask_occupancy import ZoneOccupancy
+from edge_agent.analytics.mask_occupancy import MaskOccupancy
 from edge_agent.events.payloads import to_json_bytes
 from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.topics import Topics
@@ -25,7 +25,7 @@ class MaskSink:
     """Turns `semseg` task results into mask events (+ retained occupancy)."""
 
     def __init__(self, builder: MaskEventBuilder, topics: Topics, qos: Literal[0, 1],
-                 model_name: str, standin: bool, occupancy: ZoneOccupancy,
+                 model_name: str, standin: bool, occupancy: MaskOccupancy,
                  timings: StageTimings) -> None:
         self.builder = builder
         self._topics = topics

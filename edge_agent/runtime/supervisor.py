@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Deque, Dict, List, Sequence
+from typing import Callable, Deque, Dict, List, Optional, Sequence
 
 from typing_extensions import Protocol
 
@@ -57,8 +57,8 @@ class RestartPolicy:
 class Supervisor:
     """Restart-or-give-up decisions for a changing set of workers."""
 
-    def __init__(self, policy: RestartPolicy = RestartPolicy()) -> None:
-        self._policy = policy
+    def __init__(self, policy: Optional[RestartPolicy] = None) -> None:
+        self._policy = policy or RestartPolicy()
         self._workers: Dict[str, Supervised] = {}
         self._probes: List[HealthProbe] = []
         self._deaths: Dict[str, Deque[float]] = {}

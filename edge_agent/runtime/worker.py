@@ -68,7 +68,13 @@ class Worker:
     # lifecycle
 
     def start(self) -> None:
-        """Start the thread (once per life; see restart())."""
+        """Start the thread, once; a dead worker is started again only through restart()."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError(f"worker {self.name!r} already started")
+        self._spawn()
+
+    def _spawn(self) -> None:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 raise RuntimeError(f"worker {self.name!r} already running")
@@ -81,7 +87,7 @@ class Worker:
         """Start a fresh thread after a death (the supervisor calls this)."""
         with self._lock:
             self._restarts += 1
-        self.start()
+        self._spawn()
 
     def stop(self, timeout_s: float) -> bool:
         """Ask the thread to end, wait up to timeout_s, then drain; True when it ended."""

@@ -36,7 +36,7 @@ class SupervisedAgent(Protocol):
     def healthy(self) -> bool: ...
 
 
-class ServiceLink:
+class ServiceLifecycle:
     """Readiness, status, watchdog and lifecycle notifications for one agent run."""
 
     def __init__(
@@ -58,7 +58,7 @@ class ServiceLink:
     @classmethod
     def from_environ(
         cls, settings: ServiceSettings, environ: Optional[Mapping[str, str]] = None
-    ) -> ServiceLink:
+    ) -> ServiceLifecycle:
         """The link systemd asked for through NOTIFY_SOCKET / WATCHDOG_USEC (or an inert one)."""
         env = os.environ if environ is None else environ
         notifier = notifier_from_environ(env)
