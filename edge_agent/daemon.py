@@ -105,6 +105,11 @@ class Agent:
         return self._device_id
 
     @property
+    def prepared(self) -> bool:
+        """True once prepare() succeeded (status and health may be read from then on)."""
+        return self._prepared
+
+    @property
     def supervisor(self) -> Supervisor:
         """Restarts dead workers, gives up on hopeless ones (the runner polls it)."""
         return self._supervisor
@@ -185,7 +190,7 @@ class Agent:
                                        self._discovery.on_ha_status)
         self._telemetry = TelemetryReporter(
             publisher, topics, device_id, __version__, settings.mqtt.telemetry_interval_s,
-            cameras=lambda: [worker.stats() for worker in self._camera_workers()],
+            cameras=lambda: [worker.stats() for worker in self.camera_workers()],
             latency=timings.summaries,
             outbox=publisher.outbox_counters,
             session=lambda: publisher.session,
@@ -256,7 +261,7 @@ class Agent:
         if self._saver is not None:
             self._saver.start()
         self._runtime.start()
-        for camera in self._camera_workers():
+        for camera in self.camera_workers():
             camera.start()
         for worker in self._all_workers():
             self._supervisor.watch(worker)
@@ -267,12 +272,13 @@ class Agent:
             ", ".join(f"{t.name}@{t.resource}" for t in self._tasks),
         )
 
-    def _camera_workers(self) -> List[CameraWorker]:
+    def camera_workers(self) -> List[CameraWorker]:
+        """The running camera workers (a reload may swap some)."""
         with self._lock:
             return list(self._cameras.values())
 
     def _all_workers(self) -> List[Worker]:
-        workers: List[Worker] = [*self._camera_workers(), *self._runtime.workers(), self._events,
+        workers: List[Worker] = [*self.camera_workers(), *self._runtime.workers(), self._events,
                                  self._telemetry]
         if self._saver is not None:
             workers.append(self._saver)
@@ -291,7 +297,7 @@ class Agent:
         def left(share: float) -> float:
             return max(0.05, (deadline - time.monotonic()) * share)
 
-        for worker in self._camera_workers():
+        for worker in self.camera_workers():
             worker.stop(left(0.1))
         self._runtime.stop(left(0.3))
         self._events.stop(left(0.3))
@@ -309,7 +315,7 @@ class Agent:
     def all_cameras_ended(self) -> bool:
         """True when every camera has ended (files with on_eof = 'stop')."""
         self._require()
-        return all(worker.stats().state == "ended" for worker in self._camera_workers())
+        return all(worker.stats().state == "ended" for worker in self.camera_workers())
 
     # -- reload -----------------------------------------------------------------------------
 
@@ -387,7 +393,7 @@ class Agent:
         self._require()
         processed = self._slowest_progress()
         progress = []
-        for worker in self._camera_workers():
+        for worker in self.camera_workers():
             camera = worker.camera
             progress.append(
                 CameraProgress(
@@ -434,7 +440,7 @@ class Agent:
         stats = self._publisher.stats()
         summaries = self._timings.summaries()
         cameras = []
-        for worker in self._camera_workers():
+        for worker in self.camera_workers():
             cam = worker.stats()
             cameras.append(
                 CameraLine(cam.camera_id, cam.state, cam.fps, cam.frames_dropped, cam.reconnects)

@@ -21,6 +21,7 @@ from pycocotools import mask as coco_mask
 from edge_agent.capture.sample_footage import write_synthetic_clip
 from edge_agent.config_file import load_settings
 from edge_agent.console import StatusLine
+from edge_agent.daemon import Agent
 from edge_agent.models.standin import write_standin
 from edge_agent.runner import run_agent
 
@@ -147,12 +148,21 @@ def test_broker_down_at_start_still_runs(
         update={"mqtt": settings.mqtt.model_copy(update={"connect_timeout_s": 0.5})}
     )
     stop = threading.Event()
-    timer = threading.Timer(2.0, stop.set)
-    timer.start()
+    agent = Agent(settings)
+    runner = threading.Thread(
+        target=run_agent, name="test-runner",
+        kwargs={"settings": settings, "status": StatusLine(sys.stderr, interactive=False),
+                "stop_event": stop, "duration_s": 20, "agent": agent})
+    runner.start()
     try:
-        agent = run_agent(
-            settings, StatusLine(sys.stderr, interactive=False), stop_event=stop, duration_s=20
-        )
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline:  # mask events are computed although nothing connects
+            if agent.prepared and agent.snapshot().events_published > 0:
+                break
+            time.sleep(0.05)
+        running = agent.snapshot()
     finally:
-        timer.cancel()
-    assert agent.snapshot().broker == "unreachable"
+        stop.set()
+        runner.join(10.0)
+    assert running.events_published > 0 and running.broker == "unreachable"
+    assert running.events_acknowledged == 0

@@ -75,7 +75,7 @@ def test_camera_added_and_removed_touches_only_them(tmp_path: Path,
             sub.wait_for(lambda m: m.topic.endswith("cam2/track") or
                          m.topic.endswith("cam2/mask"), timeout_s=30)
             loads = agent.registry.loads
-            cam1 = {w.camera_id: w for w in agent._camera_workers()}["cam1"]
+            cam1 = {w.camera_id: w for w in agent.camera_workers()}["cam1"]
             write_config(tmp_path, broker.port, camera("cam1", clip) + camera("cam3", clip))
             plan = agent.reload(load_settings(path))
             assert plan.live == ["cameras"]
@@ -83,7 +83,7 @@ def test_camera_added_and_removed_touches_only_them(tmp_path: Path,
             cam1_masks = len([m for m in sub.messages() if m.topic.endswith("cam1/mask")])
             sub.wait_for(lambda m: m.topic.endswith("cam3/mask"), timeout_s=30)
             sub.wait_count(lambda m: m.topic.endswith("cam1/mask"), cam1_masks + 3, timeout_s=30)
-            workers = {w.camera_id: w for w in agent._camera_workers()}
+            workers = {w.camera_id: w for w in agent.camera_workers()}
             assert sorted(workers) == ["cam1", "cam3"]
             assert workers["cam1"] is cam1 and cam1.alive(), "cam1 was not restarted"
             assert agent.registry.loads == loads, "no model was loaded again"
