@@ -16,32 +16,63 @@ from pathlib import Path
 from typing import List, Optional
 
 from edge_agent import __version__
-from edge_agent.errors import EdgeAgentError, ExitCode
+from edge_agent.errors import EdgeAgentError, ExitCode, UsageError
 
 logger = logging.getLogger(__name__)
+
+
+def non_negative_seconds(text: str) -> float:
+    """argparse type: seconds >= 0 (a usage error, exit 64, otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds must be 0 or more")
+    return value
+
+
+def broker_address(text: str) -> str:
+    """argparse type: HOST:PORT, checked before any work starts ('' = start a private one)."""
+    if text == "":
+        return text
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not HOST:PORT (for example 127.0.0.1:1883)")
+    return text
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edge-agent",
         description="People analytics on NVIDIA Jetson, published over MQTT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"edge-agent {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND",
+        parser_class=_DefaultsParser)
 
     run = commands.add_parser("run", help="run the agent (capture, inference, MQTT)")
     run.add_argument(
-        "--config", type=Path, default=None, help="TOML config (default /etc/edge-agent/agent.toml)"
+        "--config", type=Path, default=None,
+        help="TOML config (default: /etc/edge-agent/agent.toml)",
     )
     run.add_argument(
-        "--duration-s", type=float, default=0.0, help="stop after this many seconds (0 = never)"
+        "--duration-s", type=non_negative_seconds, default=0.0,
+        help="stop after this many seconds (0 = never)",
     )
 
     config = commands.add_parser("config", help="validate or describe the configuration")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION")
-    check = config_commands.add_parser("check", help="validate a config file")
-    check.add_argument("file", type=Path)
+    check = config_commands.add_parser(
+        "check", help="validate a config file as `run` would, listing every problem")
+    check.add_argument("file", type=Path, help="the TOML config file to check")
+    check.add_argument(
+        "--online", action="store_true",
+        help="also decode each video file's first frame (as `run` does at start)")
     config_commands.add_parser("schema", help="print the JSON schema of the configuration")
 
     models = commands.add_parser("models", help="model files: stand-ins, listing")
@@ -63,9 +94,12 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run on the sample clip with stand-in models and a local broker"
     )
-    demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
-    demo.add_argument("--duration-s", type=float, default=15.0)
-    demo.add_argument("--broker", default="", help="HOST:PORT of a broker to use instead")
+    demo.add_argument("--workdir", type=Path, default=Path("var/demo"),
+                      help="where the config, models, outbox and picture are written")
+    demo.add_argument("--duration-s", type=non_negative_seconds, default=15.0,
+                      help="how long the agent runs")
+    demo.add_argument("--broker", type=broker_address, default="",
+                      help="HOST:PORT of a broker to use instead of a private mosquitto")
     demo.add_argument("--clip", type=Path, default=None, help="a video file instead of the sample")
     run.set_defaults(handler=_cmd_run)
     config.set_defaults(handler=_cmd_config)
@@ -76,6 +110,14 @@ def _build_parser() -> argparse.ArgumentParser:
         # stay inside the handlers so `edge-agent --help` starts fast.
         importlib.import_module(module_name).register(commands)
     return parser
+
+
+class _DefaultsParser(argparse.ArgumentParser):
+    """Sub-command parsers that show each option's default in --help."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -102,7 +144,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
         return ExitCode.OK
     if args.config_command == "check":
         read_toml(args.file)  # syntax errors surface as ConfigError with the position
-        problems = check_file(args.file)
+        problems = check_file(args.file, online=args.online)
         if problems:
             print(f"{args.file}: {len(problems)} problem(s)")
             for problem in problems:
@@ -110,7 +152,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
             return ExitCode.CONFIG
         print(f"{args.file}: OK")
         return ExitCode.OK
-    raise EdgeAgentError("config needs an action", "use `edge-agent config check FILE` or `schema`")
+    raise UsageError("config needs an action", "use `edge-agent config check FILE` or `schema`")
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -126,7 +168,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
     if args.models_command == "list":
         for name in known_model_names():
             manifest = load_manifest(name)
-            print(f"{name:32s} {manifest.ngc_model}:{manifest.ngc_version}")
+            ngc = (f"{manifest.ngc_model}:{manifest.ngc_version}" if manifest.ngc_model
+                   else "(not on NGC)")
+            print(f"{name:32s} {ngc}")
         return ExitCode.OK
     if args.models_command == "fetch":
         from edge_agent.models.fetch import fetch_model
@@ -134,7 +178,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         path = fetch_model(args.name, args.models_dir, url=args.url, sha256=args.sha256)
         print(f"installed {args.name}: {path}")
         return ExitCode.OK
-    raise EdgeAgentError(
+    raise UsageError(
         "models needs an action", "use `edge-agent models standin`, `list` or `fetch`"
     )
 

@@ -8,15 +8,24 @@ and the field's description, which is written as the fix.
 
 from __future__ import annotations
 
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from pydantic import BaseModel, ValidationError
 
 from edge_agent.errors import ConfigError
-from edge_agent.settings import AgentSettings
+from edge_agent.settings import LIST_FIELDS, AgentSettings
+from edge_agent.settings.provenance import (
+    env_locations,
+    env_source,
+    list_item_overrides,
+    nearest_line,
+    toml_lines,
+    variable_for,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,15 +37,17 @@ Loc = Tuple[Union[int, str], ...]
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One invalid setting: where it is, what is wrong, and how to fix it."""
+    """One invalid setting: where it is, where its value came from, what is wrong, the fix."""
 
     path: str
     message: str
     fix: str
+    source: str = ""
 
     def render(self) -> str:
         """One or two lines as `config check` prints them."""
-        line = f"{self.path}: {self.message}"
+        where = f" ({self.source})" if self.source else ""
+        line = f"{self.path}{where}: {self.message}"
         return f"{line}\n    fix: {self.fix}" if self.fix else line
 
 
@@ -52,10 +63,10 @@ def format_loc(loc: Sequence[Union[int, str]]) -> str:
 
 
 def env_name(loc: Sequence[Union[int, str]]) -> Optional[str]:
-    """The EDGE_AGENT_* variable that sets this field, when it is not inside a list."""
-    if any(isinstance(part, int) for part in loc) or not loc:
+    """The EDGE_AGENT_* variable that sets this field (list items by index)."""
+    if not loc:
         return None
-    return "EDGE_AGENT_" + "__".join(str(part).upper() for part in loc)
+    return variable_for(loc)
 
 
 def field_description(loc: Sequence[Union[int, str]]) -> str:
@@ -84,24 +95,80 @@ def _inner_model(annotation: Any) -> Optional[Type[BaseModel]]:
     return None
 
 
-def problems_from_validation(error: ValidationError) -> List[FieldProblem]:
-    """Translate pydantic errors into FieldProblems with a fix each."""
+@dataclass(frozen=True)
+class Provenance:
+    """Where values came from: the file's lines and the variables set."""
+
+    file: str = ""
+    lines: Mapping[Loc, int] = field(default_factory=dict)
+    env: Mapping[Loc, str] = field(default_factory=dict)
+
+    def source(self, loc: Loc) -> str:
+        """'environment variable X', 'FILE line N', 'FILE' or 'default'."""
+        variable = env_source(self.env, loc)
+        if variable is not None:
+            return f"environment variable {variable}"
+        line = nearest_line(self.lines, loc)
+        if line is not None and self.file:
+            return f"{self.file} line {line}"
+        return self.file or "default"
+
+
+# Fixes for checks that span fields (model validators report no field of their own).
+_MODEL_FIXES = {
+    "camera ids must be unique": "give each [[cameras]] table its own id",
+}
+
+
+def problems_from_validation(error: ValidationError,
+                             provenance: Optional[Provenance] = None) -> List[FieldProblem]:
+    """Translate pydantic errors into FieldProblems with a source and a fix each."""
+    where = provenance or Provenance()
     problems = []
     for item in error.errors(include_url=False):
         loc: Loc = tuple(item.get("loc", ()))
         message = str(item.get("msg", "invalid value"))
-        if item.get("type") == "extra_forbidden":
+        kind = item.get("type")
+        if kind == "extra_forbidden":
             message = "unknown setting (misspelt, or not valid in this section)"
-            parent = loc[:-1]
-            names = _known_fields(parent)
+            names = _known_fields(loc[:-1])
             fix = f"remove it; valid here: {', '.join(names)}" if names else "remove it"
         else:
-            fix = field_description(loc)
-            variable = env_name(loc)
-            if variable:
-                fix = f"{fix} (file key or {variable})" if fix else f"set {variable}"
-        problems.append(FieldProblem(format_loc(loc), message, fix))
+            fix = _fix_for(loc, message, str(kind))
+        problems.append(FieldProblem(format_loc(loc), message, fix, where.source(loc)))
     return problems
+
+
+def _fix_for(loc: Loc, message: str, kind: str) -> str:
+    """A fix that says what to write, not only what the field is."""
+    for needle, fix in _MODEL_FIXES.items():
+        if needle in message:
+            return fix
+    description = field_description(loc)
+    if kind == "missing":
+        key = next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+        return f"add `{key} = ...` here ({description})" if description else f"add `{key}`"
+    if _is_list_of_tables(loc):
+        name = ".".join(str(part) for part in loc if isinstance(part, str))
+        return f"write one [[{name}]] table per item (see deploy/agent.example.toml)"
+    if not loc:
+        return "edit the settings named in the message; `edge-agent config schema` lists them"
+    fix = f"set a valid value: {description}" if description else "set a valid value"
+    return f"{fix} (file key or {variable_for(loc)})"
+
+
+def _is_list_of_tables(loc: Loc) -> bool:
+    model: Optional[Type[BaseModel]] = AgentSettings
+    annotation: Any = None
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        found = model.model_fields.get(part)
+        if found is None:
+            return False
+        annotation = found.annotation
+        model = _inner_model(annotation)
+    return getattr(annotation, "__origin__", None) in (list, List) and model is not None
 
 
 def _known_fields(loc: Sequence[Union[int, str]]) -> List[str]:
@@ -116,6 +183,11 @@ def _known_fields(loc: Sequence[Union[int, str]]) -> List[str]:
 
 def read_toml(path: Path) -> Dict[str, Any]:
     """Parse a TOML file, turning every failure into a ConfigError naming the file."""
+    return parse_toml(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
+    """The file's text; ConfigError naming the file when it is missing, unreadable, not UTF-8."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -130,10 +202,16 @@ def read_toml(path: Path) -> Dict[str, Any]:
             "check the path and that the agent's user may read it",
         ) from None
     try:
-        data: Dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-        return data
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not UTF-8 text", "save it as UTF-8") from None
+
+
+def parse_toml(text: str, path: Optional[Path]) -> Dict[str, Any]:
+    """Parse TOML text; ConfigError with the position on a syntax error."""
+    try:
+        data: Dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(
             f"config file {path} is not valid TOML: {err}",
@@ -154,7 +232,8 @@ class ConfigInvalid(ConfigError):
         self.problems = problems
 
 
-def semantic_problems(settings: AgentSettings) -> List[FieldProblem]:
+def semantic_problems(settings: AgentSettings,
+                      provenance: Optional[Provenance] = None) -> List[FieldProblem]:
     """Checks that need more than one field's type: camera URLs against their backend."""
     # Imported here: capture pulls in OpenCV, which `config schema` does not need.
     from edge_agent.capture.source import parse_camera_url
@@ -164,28 +243,69 @@ def semantic_problems(settings: AgentSettings) -> List[FieldProblem]:
         try:
             parse_camera_url(camera.url, camera.backend)
         except ConfigError as err:
-            problems.append(FieldProblem(f"cameras[{index}].url", err.problem, err.fix))
+            source = (provenance or Provenance()).source(("cameras", index, "url"))
+            problems.append(FieldProblem(f"cameras[{index}].url", err.problem, err.fix, source))
     return problems
 
 
-def load_settings(path: Optional[Path]) -> AgentSettings:
-    """Read `path` (or only the environment when None) and validate it."""
-    data = read_toml(path) if path is not None else {}
+def load_settings(path: Optional[Path],
+                  environ: Optional[Mapping[str, str]] = None) -> AgentSettings:
+    """Read `path` (or only the environment when None) and validate it.
+
+    EDGE_AGENT_<LIST>__<i>__<KEY> variables are applied to the file's list items first; every
+    problem names the file line or the variable its value came from.
+    """
+    env = os.environ if environ is None else environ
+    text = read_text(path) if path is not None else ""
+    data = parse_toml(text, path) if path is not None else {}
     source = str(path) if path is not None else "environment"
+    provenance = Provenance(str(path) if path is not None else "", toml_lines(text),
+                            env_locations(env, LIST_FIELDS))
+    try:
+        data = list_item_overrides(env, data, LIST_FIELDS)
+    except ValueError as err:
+        raise ConfigError(str(err), "number list items from 0 without gaps") from None
     try:
         settings = AgentSettings(**data)
     except ValidationError as err:
-        raise ConfigInvalid(source, problems_from_validation(err)) from None
-    problems = semantic_problems(settings)
+        raise ConfigInvalid(source, problems_from_validation(err, provenance)) from None
+    problems = semantic_problems(settings, provenance)
     if problems:
         raise ConfigInvalid(source, problems)
     return settings
 
 
-def check_file(path: Path) -> List[FieldProblem]:
-    """Validate a file for `config check`; an empty list means it is valid."""
+def check_file(path: Path, online: bool = False,
+               environ: Optional[Mapping[str, str]] = None) -> List[FieldProblem]:
+    """Everything `run` would refuse in `path` (+ environment), in one pass; [] = valid.
+
+    Field validation first; when every field is valid, the start-up checks `run` makes
+    (enabled cameras and models, video files, model files) — `online` also decodes video.
+    """
+    env = os.environ if environ is None else environ
     try:
-        load_settings(path)
+        settings = load_settings(path, env)
     except ConfigInvalid as err:
         return err.problems
-    return []
+    # Imported here: the start-up checks pull in OpenCV and the model store.
+    from edge_agent.service.startup_checks import startup_problems
+
+    text = read_text(path)
+    provenance = Provenance(str(path), toml_lines(text), env_locations(env, LIST_FIELDS))
+    out = []
+    for problem in startup_problems(settings, online=online):
+        loc = _parse_path(problem.path)
+        out.append(FieldProblem(problem.path, problem.error.problem, problem.error.fix,
+                                provenance.source(loc)))
+    return out
+
+
+def _parse_path(path: str) -> Loc:
+    """'cameras[0].url' -> ('cameras', 0, 'url')."""
+    parts: List[Union[int, str]] = []
+    for piece in path.replace("]", "").split("."):
+        name, _, index = piece.partition("[")
+        parts.append(name)
+        if index:
+            parts.append(int(index))
+    return tuple(parts)

@@ -59,6 +59,7 @@ from edge_agent.runtime.task_runtime import TaskRuntime
 from edge_agent.runtime.worker import Worker, WorkerHealth
 from edge_agent.service.camera_diff import CameraDiff, diff_cameras
 from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload, reload_result
+from edge_agent.service.startup_checks import raise_first, startup_problems
 from edge_agent.service.telemetry_reporter import TelemetryReporter
 from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
 from edge_agent.settings import AgentSettings, CameraSettings, enabled_cameras
@@ -138,16 +139,10 @@ class Agent:
     def prepare(self) -> None:
         """Validate inputs and build all parts; raises EdgeAgentError on bad input."""
         settings = self._settings = resolve_settings(self._settings, self._device_root)
-        cameras = _checked_cameras(settings, "config")
-        if not (settings.models.semseg.enabled or settings.models.tracking.enabled):
-            raise ConfigError(
-                "models.semseg.enabled and models.tracking.enabled are both false: "
-                "nothing would run",
-                "enable segmentation, tracking or both",
-            )
+        # The same checks as `config check --online` (models are checked when they load).
+        raise_first(startup_problems(settings, online=True, check_models=False))
+        cameras = enabled_cameras(settings)
         device_id = resolve_device_id(settings.device.id)
-        for camera in cameras:
-            preflight(camera)
         try:
             tasks = build_tasks(settings, [c.id for c in cameras], self._registry, self._loaders)
             self._build(settings, device_id, cameras, tasks)
@@ -467,11 +462,6 @@ class Agent:
 
 def _checked_cameras(settings: AgentSettings, where: str) -> List[CameraSettings]:
     cameras = enabled_cameras(settings)
-    if not cameras and where == "config":
-        raise ConfigError(
-            "no enabled camera is configured",
-            "add a [[cameras]] table with id and url (see deploy/agent.example.toml)",
-        )
     if not cameras:
         raise ConfigError("the new config has no enabled camera",
                           "enable at least one [[cameras]] table")

@@ -40,6 +40,12 @@ class EdgeAgentError(Exception):
         return f"error: {self.problem}"
 
 
+class UsageError(EdgeAgentError):
+    """The command line is wrong (a missing action, a malformed argument)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ConfigError(EdgeAgentError):
     """The configuration (file, environment or a value in it) is invalid."""
 

@@ -98,8 +98,16 @@ def test_config_check_lists_problems(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "mqtt.port" in out and "logging.level" in out and "fix:" in out
 
 
-def test_config_check_ok_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_check_ok_and_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     example = Path(__file__).resolve().parents[1] / "deploy" / "agent.example.toml"
+    # As `run` would: the example's models folder is empty on this machine.
+    assert main(["config", "check", str(example)]) == ExitCode.CONFIG
+    out = capsys.readouterr().out
+    assert "1 problem(s)" in out and "peoplesemsegnet_shuffleseg.onnx does not exist" in out
+    assert "line 71" in out and "edge-agent models standin" in out
+    write_standin("peoplesemsegnet_shuffleseg", tmp_path)
+    monkeypatch.setenv("EDGE_AGENT_MODELS__DIR", str(tmp_path))
     assert main(["config", "check", str(example)]) == ExitCode.OK
     assert main(["config", "schema"]) == ExitCode.OK
     schema = json.loads(capsys.readouterr().out.split("OK\n", 1)[1])

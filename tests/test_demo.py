@@ -35,5 +35,5 @@ def test_demo_rejects_bad_clip_and_broker(
     assert main(missing) == ExitCode.NO_INPUT
     clip = write_synthetic_clip(tmp_path / "c.avi", width=64, height=48, fps=5, seconds=0.4)
     bad_broker = ["demo", "--workdir", str(tmp_path), "--clip", str(clip), "--broker", "nope"]
-    assert main(bad_broker) == ExitCode.CONFIG
+    assert main(bad_broker) == ExitCode.USAGE  # refused before any download or model write
     assert "HOST:PORT" in capsys.readouterr().err

@@ -18,8 +18,12 @@ from edge_agent.errors import InputNotFoundError
 from edge_agent.settings import CameraSettings
 
 
-def preflight(camera: CameraSettings) -> None:
-    """Raise ConfigError for an unusable URL, InputNotFoundError for a bad local file."""
+def preflight(camera: CameraSettings, decode: bool = True) -> None:
+    """Raise ConfigError for an unusable URL, InputNotFoundError for a bad local file.
+
+    decode=False checks only that the file is there and readable (`config check` without
+    --online must not spend seconds decoding every clip).
+    """
     url = parse_camera_url(camera.url, camera.backend)
     if not url.is_file:
         return
@@ -38,7 +42,7 @@ def preflight(camera: CameraSettings) -> None:
             f"{where} is not readable by this user",
             fix="grant read permission to the service user (chmod o+r or chgrp)",
         )
-    if camera.backend == "jetson":
+    if not decode or camera.backend == "jetson":
         # jetson-utils decodes with GStreamer/NVDEC, whose codec set differs from OpenCV's.
         return
     capture = cv2.VideoCapture(str(path))

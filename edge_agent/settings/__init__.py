@@ -9,11 +9,12 @@ Environment overrides use `__` between levels, e.g. EDGE_AGENT_MQTT__HOST=broker
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Tuple, Type
+from typing import List, Mapping, Optional, Tuple, Type
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -24,9 +25,13 @@ from edge_agent.settings.logging import LoggingSettings
 from edge_agent.settings.models import ModelsSettings, SemSegSettings
 from edge_agent.settings.mqtt import MqttSettings
 from edge_agent.settings.outbox import OutboxSettings
+from edge_agent.settings.provenance import LIST_ITEM_VARIABLE
 from edge_agent.settings.service import ServiceSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/edge-agent/agent.toml")
+LIST_FIELDS = ("cameras",)
+"""Settings that are lists of tables; their items can be set one by one from the environment
+(EDGE_AGENT_CAMERAS__0__URL), applied by config_file.load_settings before validation."""
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -85,8 +90,20 @@ class AgentSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> Tuple[PydanticBaseSettingsSource, ...]:
-        """Environment variables override the file (passed as init values)."""
-        return (env_settings, init_settings)
+        """Environment variables override the file (passed as init values).
+
+        Variables that address one list item are left to config_file.load_settings, which
+        applies them to the file's list: pydantic-settings would replace the whole list.
+        """
+        return (_EnvWithoutListItems(settings_cls), init_settings)
+
+
+class _EnvWithoutListItems(EnvSettingsSource):
+    """The EDGE_AGENT_* source minus EDGE_AGENT_<LIST>__<index>__... variables."""
+
+    def _load_env_vars(self) -> Mapping[str, Optional[str]]:
+        return {name: value for name, value in super()._load_env_vars().items()
+                if not LIST_ITEM_VARIABLE.match(name)}
 
 
 def enabled_cameras(settings: AgentSettings) -> List[CameraSettings]:
