@@ -68,6 +68,8 @@ from edge_agent.transport.ha_discovery import HaDiscovery
 
 logger = logging.getLogger(__name__)
 
+_MODEL_CALL_GRACE_S = 5.0
+
 # Kept importable from here: tests and tools name them through the daemon.
 __all__ = ["Agent", "load_semseg_engine", "semseg_model_name"]
 
@@ -304,7 +306,13 @@ class Agent:
             self._saver.stop(left(0.3))
         self._telemetry.stop(left(0.1))
         self._publisher.stop(left(0.9))
-        self._registry.close_all()
+        # A model call still running (a slow accelerator) must finish before its engine is
+        # released: closing a session under a running call crashes the process.
+        if self._runtime.wait_idle(_MODEL_CALL_GRACE_S):
+            self._registry.close_all()
+        else:
+            logger.error("a model call is still running %.0f s after stop; models are left "
+                         "for the process exit to release", _MODEL_CALL_GRACE_S)
         logger.info("edge-agent stopped")
 
     def all_cameras_ended(self) -> bool:

@@ -7,7 +7,7 @@ scales it to the frame and tints people green.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -48,20 +48,57 @@ def render_last_mask(
     ).astype(bool)
     overlay = frame.copy()
     overlay[big] = (0.5 * overlay[big] + 0.5 * np.array([0, 255, 0])).astype(np.uint8)
-    label = f"seq {event.get('seq')} people {event.get('person_fraction', 0):.1%}"
+    parts = [f"seq {event.get('seq')} people {event.get('person_fraction', 0):.1%}"]
     for track in tracks or []:
         x1, y1, x2, y2 = (int(round(float(v))) for v in track["box"])
         cv2.rectangle(overlay, (x1, y1), (x2, y2), (0, 140, 255), 2)
         cv2.putText(overlay, str(track.get("track_id", "?")), (x1 + 2, max(y1 - 4, 12)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 140, 255), 2)
     if tracks:
-        label += (
-            f" | {len(tracks)} tracks (frame {tracks[0].get('frame_seq')}, "
-            f"mask frame {event.get('frame_seq')})"
-        )
+        parts.append(f"{len(tracks)} tracks (frame {tracks[0].get('frame_seq')}, "
+                     f"mask frame {event.get('frame_seq')})")
     if event.get("standin"):
-        label += " (STAND-IN model)"
-    cv2.putText(overlay, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 255), 2)
+        parts.append("(STAND-IN model)")
+    draw_label(overlay, parts)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), overlay)
     return out
+
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_MARGIN_PX = 8
+
+
+def fit_lines(parts: Sequence[str], width_px: int, scale: float,
+              thickness: int = 2) -> List[str]:
+    """Join label parts into as few lines as fit `width_px`; a part too long alone is kept
+    on its own line (draw_label then shrinks the font until it fits)."""
+    lines: List[str] = []
+    for part in parts:
+        candidate = f"{lines[-1]} | {part}" if lines else part
+        if lines and _text_width(candidate, scale, thickness) <= width_px:
+            lines[-1] = candidate
+        else:
+            lines.append(part)
+    return lines
+
+
+def _text_width(text: str, scale: float, thickness: int) -> int:
+    (width, _), _ = cv2.getTextSize(text, _FONT, scale, thickness)
+    return int(width)
+
+
+def draw_label(image: np.ndarray, parts: Sequence[str]) -> None:
+    """Draw the label in red on a dark band, wrapped (and if need be shrunk) to the image."""
+    usable_px = image.shape[1] - 2 * _MARGIN_PX
+    scale = 0.7
+    lines = fit_lines(parts, usable_px, scale)
+    while scale > 0.3 and any(_text_width(line, scale, 2) > usable_px for line in lines):
+        scale -= 0.05
+        lines = fit_lines(parts, usable_px, scale)
+    line_px = int(32 * scale) + 6
+    band = image[: line_px * len(lines) + _MARGIN_PX]
+    band[:] = (band * 0.4).astype(np.uint8)
+    for index, line in enumerate(lines):
+        cv2.putText(image, line, (_MARGIN_PX, line_px * (index + 1)), _FONT, scale,
+                    (0, 0, 255), 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from edge_agent.capture.sample_footage import write_synthetic_clip
@@ -37,3 +38,16 @@ def test_demo_rejects_bad_clip_and_broker(
     bad_broker = ["demo", "--workdir", str(tmp_path), "--clip", str(clip), "--broker", "nope"]
     assert main(bad_broker) == ExitCode.USAGE  # refused before any download or model write
     assert "HOST:PORT" in capsys.readouterr().err
+
+
+def test_the_picture_label_fits_a_small_frame() -> None:
+    from edge_agent.demo_render import _text_width, draw_label, fit_lines
+
+    parts = ["seq 12 people 3.4%", "2 tracks (frame 40, mask frame 41)", "(STAND-IN model)"]
+    lines = fit_lines(parts, 700, 0.7)
+    assert len(lines) == 2 and lines[-1] == "(STAND-IN model)"
+    assert all(_text_width(line, 0.7, 2) <= 700 for line in lines)
+    image = np.zeros((240, 320, 3), np.uint8)
+    draw_label(image, parts)
+    red = image[:, :, 2] > 200
+    assert red.any() and not red[:, 312:].any(), "text reaches the right edge"

@@ -125,6 +125,18 @@ class Executor:
         self._processed_lock = threading.Lock()
         self._last_processed_s: Dict[str, Dict[str, float]] = {}
         self._tasks: Dict[str, Task] = {}
+        self._in_run = threading.Event()
+
+    def busy(self) -> bool:
+        """True while a batch is inside a model call (its engine must not be closed)."""
+        return self._in_run.is_set()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no batch is inside a model call; True when idle."""
+        deadline = time.monotonic() + timeout_s
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self.busy()
 
     @property
     def workers(self) -> List[Worker]:
@@ -169,11 +181,14 @@ class Executor:
         items = batch.items
         cameras = [item.frame.camera_id for item in items]
         started = time.perf_counter()
+        self._in_run.set()
         try:
             raw = task.run(batch.data)
         except Exception as err:  # noqa: BLE001 - one bad batch must not stop the resource
             self.counters.failed(task.name, "run", err, cameras)
             return
+        finally:
+            self._in_run.clear()
         ran = time.perf_counter()
         try:
             values = task.decode(items, raw)

@@ -125,6 +125,12 @@ class TaskRuntime:
             share = 1.0 / max(1, len(executors) - index)
             executor.stop(max(0.0, (deadline - time.monotonic()) * share))
 
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no executor is inside a model call; True when all are idle."""
+        deadline = time.monotonic() + timeout_s
+        return all(ex.wait_idle(max(0.0, deadline - time.monotonic()))
+                   for ex in self._executors.values())
+
     def last_processed_s(self) -> Dict[str, Dict[str, float]]:
         """Task -> camera -> monotonic time its newest input finished running."""
         out: Dict[str, Dict[str, float]] = {}
