@@ -456,6 +456,7 @@ class Agent:
             stage_ms=stage_ms,
             events_published=self._events.events_published,
             events_acknowledged=stats.acknowledged,
+            messages_published=stats.published,
             events_pending=stats.pending,
             broker="up" if stats.connected else "unreachable",
             engine_ms={

@@ -39,6 +39,9 @@ class StatusSnapshot:
     """(p50, p95) per people-tracking engine ('peoplenet', 'reid', 'tracker'); empty when off."""
     backends: Dict[str, str] = field(default_factory=dict)
     """Model name -> backend serving it now (inference.serving), e.g. 'tensorrt-building'."""
+    messages_published: int = 0
+    """Every message handed to the publisher (events, state, status, telemetry): what
+    `events_acknowledged` counts acknowledgements of."""
     failed_workers: List[str] = field(default_factory=list)
     """Threads the supervisor gave up on (the watchdog has stopped; systemd will restart)."""
 
@@ -49,7 +52,8 @@ class StatusSnapshot:
 
 def format_status_line(snapshot: StatusSnapshot) -> str:
     """One line such as
-    `lobby 9.8fps | semseg 41.2ms | events 120 (acked 118) | dropped 3 | broker up`, with
+    `lobby 9.8fps | semseg 41.2ms | events 120 | mqtt acked 131/133 | dropped 3 | broker up`
+    (events: masks and track events built; mqtt: acknowledged of all messages sent), with
     `peoplenet 30.1/41.0 reid 3.2/5.0 tracker 0.4/0.9ms p50/p95` after semseg when tracking,
     and `backend peoplenet=tensorrt-building reidentificationnet=tensorrt` when any model is
     not on plain ONNX Runtime (so a CPU fallback while an engine builds is visible).
@@ -71,7 +75,8 @@ def format_status_line(snapshot: StatusSnapshot) -> str:
     if any(label != ONNXRUNTIME for label in snapshot.backends.values()):
         parts.append("backend " + " ".join(
             f"{model}={label}" for model, label in snapshot.backends.items()))
-    parts.append(f"events {snapshot.events_published} (acked {snapshot.events_acknowledged})")
+    parts.append(f"events {snapshot.events_published}")
+    parts.append(f"mqtt acked {snapshot.events_acknowledged}/{snapshot.messages_published}")
     parts.append(f"dropped {snapshot.frames_dropped()}")
     parts.append(f"broker {snapshot.broker}")
     if snapshot.failed_workers:
