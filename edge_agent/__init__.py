@@ -1,8 +1,9 @@
 """edge-agent: people analytics on NVIDIA Jetson, published over MQTT."""
 
-from edge_agent.native_threads import limit_native_threads
+from edge_agent.native_threads import limit_native_threads, quiet_native_logs
 
-# Before any submodule imports numpy/scipy: their BLAS reads these once, when it loads.
+# Before any submodule imports numpy/scipy/cv2: these are read once, when the library loads.
 limit_native_threads()
+quiet_native_logs()
 
 __version__ = "0.1.0"
