@@ -86,6 +86,8 @@ def build_options(workload: Workload, model: LatencyModel,
                 mean = _tick_cost(model, variant.model, place, items, p95=False)
                 high = _tick_cost(model, variant.model, place, items, p95=True)
                 if mean is None or high is None:
+                    if variant is not task.variants[0]:
+                        continue  # probe only the configured variant, never a fallback
                     found.append(Option(task.name, variant.model, variant.quality,
                                         place.resource, place.batch_max, None, None))
                     continue
