@@ -4,8 +4,8 @@ Device profiles keep a per-power-mode semseg rate for the paths that run a fixed
 `auto` rate at start-up). Those numbers are not typed in by hand: they are what the planner
 gives one camera running the profile's own semseg variant (no ShuffleSeg fallback, up to
 MAX_RATE_HZ) while PeopleNet and ReID (3 people per frame) run at their minimum rates, rounded
-down to 0.5 Hz: the semseg rate the mode can sustain, so it grows with the mode's capacity. `semseg_rate_hz`, used for a
-mode the profile does not list, is the slowest listed mode's rate. A test recomputes them, so
+down to 0.5 Hz: the semseg rate the mode can sustain, so it grows with the mode's capacity.
+`semseg_rate_hz`, used for a mode the profile does not list, is the slowest listed mode's rate. A test recomputes them, so
 a changed table or planner that is not carried into the profiles fails.
 """
 
