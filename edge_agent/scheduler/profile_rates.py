@@ -5,8 +5,8 @@ Device profiles keep a per-power-mode semseg rate for the paths that run a fixed
 gives one camera running the profile's own semseg variant (no ShuffleSeg fallback, up to
 MAX_RATE_HZ) while PeopleNet and ReID (3 people per frame) run at their minimum rates, rounded
 down to 0.5 Hz: the semseg rate the mode can sustain, so it grows with the mode's capacity.
-`semseg_rate_hz`, used for a mode the profile does not list, is the slowest listed mode's rate. A test recomputes them, so
-a changed table or planner that is not carried into the profiles fails.
+`semseg_rate_hz`, used for a mode the profile does not list, is the slowest listed mode's
+rate. A test recomputes them, so a changed table or planner not carried into the profiles fails.
 """
 
 from __future__ import annotations
