@@ -7,6 +7,7 @@ solver to fail. Variables per option o of task t: x_o (chosen, binary) and r_o (
     maximise  sum_o w_t q_o (F x_o + (1 - F) (r_o - m_t x_o) / (T_t - m_t))
     s.t.      sum_o x_o = 1 for each kept task, = 0 for each shed task
               m_t x_o <= r_o <= T_t x_o
+              sum_o r_o(t) <= sum_o r_o(q)  when task t consumes task q's output
               sum_{o on R} r_o tick_o / 1000 <= capacity_R     for each resource R
 """
 
@@ -63,6 +64,17 @@ def milp_optimum(tasks: Sequence[TaskSpec], options: Mapping[str, List[Option]],
         rows.append(row)
         low.append(-np.inf)
         high.append(0.0)
+    for t in tasks:  # a dependent task's rate <= its input's rate
+        for needed in t.requires:
+            if needed in shed or t.name in shed or needed not in {x.name for x in tasks}:
+                continue
+            row = np.zeros(2 * n)
+            for i, (owner, _) in enumerate(flat):
+                row[n + i] = 1.0 if owner.name == t.name else (
+                    -1.0 if owner.name == needed else 0.0)
+            rows.append(row)
+            low.append(-np.inf)
+            high.append(0.0)
     by_resource: Dict[str, np.ndarray] = {}
     for i, (_, o) in enumerate(flat):
         row = by_resource.setdefault(o.resource, np.zeros(2 * n))

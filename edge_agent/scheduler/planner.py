@@ -6,7 +6,10 @@ fractional knapsack — utility grows linearly with each task's rate above its m
 Hz costs tick_ms / 1000 of the resource — which the greedy fill by utility per unit of load
 solves optimally. The discrete choices are few (a task has at most two variants times three
 resources), so the planner enumerates them and keeps the best. Past ENUMERATION_LIMIT
-combinations it falls back to a greedy choice per task and says so in the plan's notes.
+combinations it falls back to a greedy choice per task and says so in the plan's notes. A task
+that consumes another's output (ReID needs PeopleNet's detections) is capped at its input's
+rate and the capacity it cannot use is handed on; with such a dependency the result is no longer
+guaranteed optimal (the benchmark measures the gap against the MILP, which models it exactly).
 
 Minimums are hard: a task runs at least at its minimum or is shed. Tasks are admitted in
 priority order (weight); one whose minimum cannot fit beside those already admitted is shed,
@@ -80,15 +83,26 @@ def _fill(combo: Sequence[Option], specs: Mapping[str, TaskSpec],
         per_hz = option.load(1.0)
         return float("inf") if per_hz <= 0 else slope / per_hz
 
-    for option in sorted(combo, key=efficiency, reverse=True):
-        spec = specs[option.task]
-        if option.tick_ms is None:
-            continue  # a probe stays at its minimum until measured
-        room = spec.target_hz - spec.min_hz
-        per_hz = option.load(1.0)
-        extra = room if per_hz <= 0 else min(room, max(0.0, left[option.resource]) / per_hz)
-        rates[option.task] += extra
-        left[option.resource] -= extra * per_hz
+    capped: Dict[str, float] = {}
+    for _ in range(2):  # second pass: hand on what a capped dependent task could not use
+        for option in sorted(combo, key=efficiency, reverse=True):
+            spec = specs[option.task]
+            if option.tick_ms is None:
+                continue  # a probe stays at its minimum until measured
+            room = capped.get(option.task, spec.target_hz) - rates[option.task]
+            per_hz = option.load(1.0)
+            extra = room if per_hz <= 0 else min(room, max(0.0, left[option.resource]) / per_hz)
+            rates[option.task] += max(0.0, extra)
+            left[option.resource] -= max(0.0, extra) * per_hz
+        # a task consuming another's output cannot usefully run faster than its input
+        for option in combo:
+            inputs = [rates[name] for name in specs[option.task].requires if name in rates]
+            cap = max(specs[option.task].min_hz, min(inputs)) if inputs else None
+            if cap is not None and rates[option.task] > cap + 1e-12:
+                left[option.resource] += option.load(rates[option.task] - cap)
+                rates[option.task] = capped[option.task] = cap
+        if not capped:
+            break
     utility = sum(specs[o.task].utility(o.quality, rates[o.task]) for o in combo)
     return utility, rates
 
