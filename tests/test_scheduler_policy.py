@@ -98,3 +98,25 @@ def test_observe_feeds_the_latency_model_under_the_planned_model() -> None:
     policy.observe("peoplenet", "dla0", 2, 0.0)
     assert latency.measured("peoplenet", "dla0") == 5
     assert latency.absurd["not_positive"] == 1
+
+
+def test_plan_payload_event_and_log_line_agree() -> None:
+    from edge_agent.scheduler.report import describe, plan_payload, replan_event
+    from edge_agent.scheduler.signals import DeviceReading
+
+    old, new = make_plan(detect_hz=10.0), make_plan(detect_hz=4.0)
+    policy = make_policy(old)
+    run(policy, "peoplenet", cameras=2, until_s=6.0)
+    payload = plan_payload(old, policy.stats(6.0), DeviceReading("MAXN", 1300.0, False),
+                           {"jump_100x": 2})
+    tasks = payload["tasks"]
+    assert isinstance(tasks, dict)
+    assert tasks["peoplenet"]["planned_hz"] == 10.0
+    assert tasks["peoplenet"]["achieved_hz"] == pytest.approx(10.0, rel=0.05)
+    assert tasks["reid"]["state"] == "shed" and payload["shed"] == ["reid"]
+    assert payload["power_mode"] == "MAXN" and payload["absurd_latency_samples"] == {
+        "jump_100x": 2}
+    event = replan_event(new, old)
+    assert set(event["changes"]) == {"peoplenet"}  # type: ignore[arg-type]
+    line = describe(new)
+    assert "peoplenet 4.0 Hz on dla0" in line and "SHED reid" in line
