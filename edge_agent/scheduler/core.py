@@ -89,12 +89,11 @@ class Scheduler:
         return plan
 
     def _snapshot(self, reading: DeviceReading) -> Snapshot:
-        plan = self.policy.plan if hasattr(self, "policy") else None
-        ratios = policy_ratios(self.latency, plan) if plan is not None else {}
+        plan = self.policy.plan
+        ratios = policy_ratios(self.latency, plan)
         ratios[PEOPLE_KEY] = max(self._people, 0.5) / max(self._planned_people, 0.5)
-        measured = frozenset(
-            name for name, p in (plan.tasks.items() if plan is not None else ())
-            if self.latency.measured(p.model, p.resource) >= 3)
+        measured = frozenset(name for name, p in plan.tasks.items()
+                             if self.latency.measured(p.model, p.resource) >= 3)
         return Snapshot(reading.mode, reading.gpu_mhz, reading.throttled,
                         frozenset(t.name for t in self._tasks), self._cameras, ratios, measured)
 
