@@ -34,10 +34,10 @@ def test_profiles_name_only_known_models_and_follow_the_issue() -> None:
 
 
 def test_rates_by_power_mode() -> None:
-    nano = load_profiles()["nano"]
-    assert nano.semseg_rate_for("5W") == 0.5
-    assert nano.semseg_rate_for("maxn") == 1.0
-    assert nano.semseg_rate_for("UNKNOWN_MODE") == nano.semseg_rate_hz
+    orin = load_profiles()["agx_orin"]
+    assert orin.semseg_rate_for("MODE_15W") == 4.0
+    assert orin.semseg_rate_for("maxn") == 15.0
+    assert orin.semseg_rate_for("UNKNOWN_MODE") == orin.semseg_rate_hz
 
 
 def test_known_device_selects_its_profile() -> None:

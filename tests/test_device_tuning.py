@@ -22,7 +22,7 @@ def test_auto_on_agx_orin_takes_vanilla_and_the_power_mode_rate(
     root = agx_orin_tree(tmp_path)  # nvpmodel status: mode 2 = MODE_30W
     resolved = resolve_settings(settings(variant="auto", rate_hz="auto"), root)
     assert resolved.models.semseg.variant == "vanilla_unet"
-    assert semseg_rate_hz(resolved) == 8.0  # engines/devices/agx_orin.toml MODE_30W
+    assert semseg_rate_hz(resolved) == 8.5  # engines/devices/agx_orin.toml MODE_30W
     line = caplog.records[-1].getMessage()
     assert "device profile 'agx_orin'" in line and "power mode MODE_30W" in line
     assert "semseg variant auto -> vanilla_unet" in line
@@ -30,13 +30,13 @@ def test_auto_on_agx_orin_takes_vanilla_and_the_power_mode_rate(
 
 def test_power_mode_change_changes_the_auto_rate(tmp_path: Path) -> None:
     root = agx_orin_tree(tmp_path, status="pmode:0001\n")  # MODE_15W
-    assert semseg_rate_hz(resolve_settings(settings(rate_hz="auto"), root)) == 3.0
+    assert semseg_rate_hz(resolve_settings(settings(rate_hz="auto"), root)) == 4.0
 
 
 def test_auto_on_nano_takes_shuffleseg_and_the_default_rate(tmp_path: Path) -> None:
     resolved = resolve_settings(settings(variant="auto", rate_hz="auto"), nano_tree(tmp_path))
     assert resolved.models.semseg.variant == "shuffleseg"
-    assert semseg_rate_hz(resolved) == 1.0  # no nvpmodel status in the tree: profile default
+    assert semseg_rate_hz(resolved) == 15.0  # no nvpmodel status in the tree: profile default
 
 
 def test_explicit_values_win(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_explicit_values_win(tmp_path: Path) -> None:
     explicit = settings(variant="shuffleseg", rate_hz=0)
     assert resolve_settings(explicit, root) is explicit
     mixed = resolve_settings(settings(variant="shuffleseg", rate_hz="auto"), root)
-    assert mixed.models.semseg.variant == "shuffleseg" and semseg_rate_hz(mixed) == 8.0
+    assert mixed.models.semseg.variant == "shuffleseg" and semseg_rate_hz(mixed) == 8.5
 
 
 def test_unknown_jetson_gets_the_conservative_profile_named(
