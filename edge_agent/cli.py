@@ -150,6 +150,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.cli_doctor",
     "edge_agent.cli_engines",
     "edge_agent.eval.cli",
+    "edge_agent.pose.eval_cli",
     "edge_agent.powermode.cli",
 ]
 
