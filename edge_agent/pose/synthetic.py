@@ -35,7 +35,8 @@ _SHIN = {-1: float(_L[3]), 1: float(_L[17])}
 _THIGH = {-1: float(_L[4]), 1: float(_L[18])}
 _HIP = {-1: float(_L[5]), 1: float(_L[19])}
 _HIP_SHOULDER = {-1: float(_L[6]), 1: float(_L[20])}
-_UPPER_ARM, _FOREARM = float(_L[7]), float(_L[8])
+_UPPER_ARM = {-1: float(_L[7]), 1: float(_L[21])}
+_FOREARM = {-1: float(_L[8]), 1: float(_L[22])}
 _SHOULDER_NECK = {-1: float(_L[16]), 1: float(_L[30])}
 _ANKLE_HEIGHT = 80.0
 
@@ -93,8 +94,8 @@ def pose_body(angles: Dict[str, np.ndarray]) -> np.ndarray:
         shoulder = across * x_axis + along * up
         upper = _direction(angles[f"arm_{tag}"])
         fore = _direction(angles[f"arm_{tag}"] + angles[f"elbow_{tag}"])
-        elbow = shoulder + _UPPER_ARM * upper
-        wrist = elbow + _FOREARM * fore
+        elbow = shoulder + _UPPER_ARM[side] * upper
+        wrist = elbow + _FOREARM[side] * fore
         base = 20 if side == 1 else 21
         joints[:, base] = shoulder
         joints[:, base + 2] = elbow
