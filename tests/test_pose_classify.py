@@ -138,8 +138,9 @@ def test_payloads_validate_and_the_largest_keypoint_message_fits_the_cap() -> No
     worst_3d = np.full((34, 3), -123456.7)
     message = PoseKeypointsMessage(
         **ENVELOPE, id="camera-with-a-long-name-" * 2 + "123456", track_id=999999,
-        frame_width=3840, frame_height=2160, keypoints=keypoints_field(worst_xy, np.full(34, 0.333)),
-        points_mm=points_mm_field(worst_3d), pose="sitting_down",
+        frame_width=3840, frame_height=2160, pose="sitting_down",
+        keypoints=keypoints_field(worst_xy, np.full(34, 0.333)),
+        points_mm=points_mm_field(worst_3d),
     )
     size = len(message.model_dump_json().encode("utf-8"))
     assert size <= KEYPOINTS_WORST_CASE_BYTES < 8192

@@ -36,7 +36,7 @@ def test_the_synthetic_body_has_the_reference_limb_lengths() -> None:
     joints = _person_mm()[0]
     lengths = [np.linalg.norm(joints[a] - joints[b]) for a, b in LIFT_LIMBS]
     assert lengths == pytest.approx(LIMB_LENGTHS_MM.tolist(), rel=1e-6)
-    assert (LIMB_LENGTHS_MM / SCALED_LIMB_LENGTHS) == pytest.approx(SCALE_UNIT_MM, rel=3e-3)
+    assert pytest.approx(SCALE_UNIT_MM, rel=3e-3) == (LIMB_LENGTHS_MM / SCALED_LIMB_LENGTHS)
 
 
 def test_lifting_recovers_the_3d_pose_from_pixels_and_relative_depth() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from edge_agent.pose.render import CENTRE, LEFT, RIGHT, RenderPerson, bone_colour, draw_people
-from edge_agent.pose.synthetic_dataset import project_25d
 from edge_agent.pose.synthetic import class_motion, pose_body
+from edge_agent.pose.synthetic_dataset import project_25d
 
 
 def _keypoints() -> np.ndarray:

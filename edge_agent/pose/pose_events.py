@@ -77,7 +77,7 @@ def zone_pose_counts(
     """
     counts = {zone: {label: 0 for label in list(labels) + [UNKNOWN]} for zone in zones}
     for person_zones, pose in people:
-        key = pose if pose in labels else UNKNOWN
+        key = pose if pose is not None and pose in labels else UNKNOWN
         for zone in person_zones:
             if zone in counts:
                 counts[zone][key] += 1
