@@ -75,11 +75,14 @@ def test_crop_pixels_equal_a_resize_inside_and_zeros_in_the_padding() -> None:
     out = np.empty((256, 192, 3), np.uint8)
     crop_pixels(frame, np.array([100, 50, 96, 128], np.float32), out)
     expected = cv2.resize(frame[50:178, 100:196], (192, 256), interpolation=cv2.INTER_LINEAR)
-    # Equal away from the crop's edge; at the edge the warp reads the real neighbouring
-    # pixels where resize (given only the crop) repeats the border.
-    assert np.abs(out.astype(int) - expected.astype(int))[2:-2, 2:-2].max() <= 1
-    crop_pixels(frame, np.array([-192, -256, 192, 256], np.float32), out)
-    assert not out[:200, :150].any()  # entirely in the padded border
+    assert (out == expected).all()
+    # Half outside: the outside half is the padding's zeros, the inside half the frame.
+    crop_pixels(frame, np.array([-96, 0, 192, 256], np.float32), out)
+    padded = cv2.copyMakeBorder(frame[0:256, 0:96], 0, 0, 96, 0, cv2.BORDER_CONSTANT, value=0)
+    assert (out == cv2.resize(padded, (192, 256), interpolation=cv2.INTER_LINEAR)).all()
+    assert not out[:, :90].any()
+    crop_pixels(frame, np.array([-300, -300, 192, 256], np.float32), out)
+    assert not out.any()  # entirely in the padded border
 
 
 def test_batch_spans_cameras_and_replicates_the_constants() -> None:

@@ -98,28 +98,25 @@ def crop_rects(
 
 
 def crop_pixels(frame_bgr: np.ndarray, rect: np.ndarray, out: np.ndarray) -> None:
-    """Resample frame pixels under `rect` (left, top, w, h) into `out` [256,192,3] uint8.
+    """Stretch the frame pixels under `rect` (left, top, w, h; whole pixels) into `out`.
 
-    One bilinear warp per crop straight from the unpadded frame: outside pixels read as 0
-    (the padded border), and pixel centres map as in cv2.resize, so no padded copy of the
-    whole frame is ever made (that copy alone costs more than ten crops).
+    `out` is [256,192,3] uint8. The crop is a view of the frame, bordered with zeros only
+    where it reaches into the padding (a copy of the crop, never of the whole frame), then
+    resized bilinearly: the same pixels the reference app's padded frame would give. A
+    resize is ~3x cheaper than an affine warp of the same output in OpenCV.
     """
-    left, top, width, height = (float(v) for v in rect)
-    scale_x = width / MODEL_WIDTH_PX
-    scale_y = height / MODEL_HEIGHT_PX
-    to_source = np.array(
-        [
-            [scale_x, 0.0, left + 0.5 * scale_x - 0.5],
-            [0.0, scale_y, top + 0.5 * scale_y - 0.5],
-        ],
-        dtype=np.float64,
-    )
-    cv2.warpAffine(
-        frame_bgr,
-        to_source,
-        (MODEL_WIDTH_PX, MODEL_HEIGHT_PX),
-        dst=out,
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0, 0, 0),
-    )
+    height, width = frame_bgr.shape[:2]
+    left, top, w, h = (int(v) for v in rect)
+    x0, y0 = min(max(left, 0), width), min(max(top, 0), height)
+    x1, y1 = max(min(left + w, width), x0), max(min(top + h, height), y0)
+    crop = frame_bgr[y0:y1, x0:x1]
+    if (x0, y0, x1, y1) != (left, top, left + w, top + h):
+        if crop.size == 0:
+            out.fill(0)
+            return
+        crop = cv2.copyMakeBorder(
+            crop, y0 - top, top + h - y1, x0 - left, left + w - x1, cv2.BORDER_CONSTANT,
+            value=(0, 0, 0),
+        )
+    cv2.resize(crop, (MODEL_WIDTH_PX, MODEL_HEIGHT_PX), dst=out,
+               interpolation=cv2.INTER_LINEAR)

@@ -48,11 +48,10 @@ def normalise_frames(
     points = np.asarray(xyz, dtype=np.float32)
     if method == "deepstream_app":
         return points.copy()
-    relative = (points - points[:, ROOT_JOINT : ROOT_JOINT + 1, :]) / np.float32(focal_length)
-    result: np.ndarray = np.where(
-        (np.asarray(confidence) != 0.0)[..., None], relative, np.float32(0.0)
-    )
-    return result.astype(np.float32)
+    relative: np.ndarray = points - points[:, ROOT_JOINT : ROOT_JOINT + 1, :]
+    relative *= np.float32(1.0 / focal_length)
+    relative *= (np.asarray(confidence) != 0.0)[..., None]  # unseen joints -> 0
+    return relative
 
 
 def sequence_tensor(
@@ -68,6 +67,7 @@ def sequence_tensor(
     A window longer than `frames` keeps its newest `frames` frames.
     """
     joints = LAYOUT_JOINTS[layout]
+    every_joint = layout == "nvidia"  # no fancy-index copy for the native layout
     shape = (len(windows), 3, frames, len(joints), 1)
     if out is None or out.shape != shape:
         out = np.zeros(shape, dtype=np.float32)
@@ -76,9 +76,8 @@ def sequence_tensor(
     for i, (xyz, conf) in enumerate(windows):
         xyz, conf = xyz[-frames:], conf[-frames:]
         count = xyz.shape[0]
-        frames_ctv = normalise_frames(xyz, conf, method, focal_length)[:, joints, :].transpose(
-            2, 0, 1
-        )
+        normalised = normalise_frames(xyz, conf, method, focal_length)
+        frames_ctv = (normalised if every_joint else normalised[:, joints, :]).transpose(2, 0, 1)
         if method == "deepstream_app":
             out[i, :, frames - count :, :, 0] = frames_ctv
         else:

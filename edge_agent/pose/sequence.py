@@ -94,9 +94,11 @@ class SkeletonSequence:
         lower = upper - 1
         gap = ts[upper] - ts[lower]
         weight = np.clip((targets - ts[lower]) / np.where(gap > 0, gap, 1.0), 0.0, 1.0)
-        w = weight.astype(np.float32)[:, None]
-        out_xyz = xyz[lower] * (1.0 - w[..., None]) + xyz[upper] * w[..., None]
+        out_xyz = xyz[lower]
+        out_xyz += (xyz[upper] - out_xyz) * weight.astype(np.float32)[:, None, None]
+        # The lower confidence between two samples; a frame on a sample keeps its own.
         out_conf = np.minimum(conf[lower], conf[upper])
-        out_conf = np.where(w <= _ON_SAMPLE, conf[lower], out_conf)
-        out_conf = np.where(w >= 1.0 - _ON_SAMPLE, conf[upper], out_conf)
-        return out_xyz.astype(np.float32), out_conf.astype(np.float32)
+        on_lower, on_upper = weight <= _ON_SAMPLE, weight >= 1.0 - _ON_SAMPLE
+        out_conf[on_lower] = conf[lower[on_lower]]
+        out_conf[on_upper] = conf[upper[on_upper]]
+        return out_xyz, out_conf
