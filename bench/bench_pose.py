@@ -28,6 +28,7 @@ import numpy as np
 from edge_agent.models import reid
 from edge_agent.models.bodypose3d import build_pose_batch, decode_pose25d
 from edge_agent.pose.normalise import sequence_tensor
+from edge_agent.pose.sequence import SkeletonSequence
 from edge_agent.pose.synthetic import synthesize
 from edge_agent.pose.track_book import PoseBookConfig, PoseTrackBook
 
@@ -58,17 +59,17 @@ def _pose25d(count: int, rng: np.random.Generator) -> np.ndarray:
     return pose
 
 
-def _filled_book(people: int) -> PoseTrackBook:
-    """A book whose `people` tracks each hold 10 s of 10 Hz skeletons (100 samples)."""
-    book = PoseTrackBook(PoseBookConfig(max_tracks=people, min_frames=1, window_frames=100,
-                                        classify_interval_s=0.0))
+def _filled_sequences(people: int) -> List[SkeletonSequence]:
+    """`people` buffers holding 10 s of 10 Hz skeletons (100 samples) each."""
     rng = np.random.RandomState(0)
-    for track in range(people):
+    sequences = []
+    for _ in range(people):
         joints, conf = synthesize("walking", 100, rng)
-        sequence = book._state(("cam", track), 0.0).sequence  # direct fill: cost not measured
+        sequence = SkeletonSequence()
         for f in range(100):
             sequence.append(f / 10.0, joints[f], conf[f])
-    return book
+        sequences.append(sequence)
+    return sequences
 
 
 def run(people: int, rounds: int, repeat: int) -> Dict[str, List[float]]:
@@ -87,12 +88,12 @@ def run(people: int, rounds: int, repeat: int) -> Dict[str, List[float]]:
         decoded = decode_pose25d(pose, batch.rects_px)
         observe_book.observe(decoded, keys, [clock[0]] * batch.size, sizes)
 
-    seq_book = _filled_book(people)
+    buffers = _filled_sequences(people)
     out = np.zeros((people, 3, 300, 34, 1), np.float32)
 
     def sequences() -> None:
-        windows = [window for _, window in seq_book.due_windows(now_s=100.0)]
-        sequence_tensor(windows, "tao_training", out=out)
+        windows = [buffer.resampled(30.0, 100) for buffer in buffers]
+        sequence_tensor([w for w in windows if w is not None], "tao_training", out=out)
 
     results: Dict[str, List[float]] = {k: [] for k in ("baseline", "crops", "observe",
                                                        "sequence")}
