@@ -74,6 +74,18 @@ def test_two_cameras_of_people_become_skeletons_pose_events_and_a_picture(
     assert picture.shape == cam_a.shape and (picture != cam_a).any()
 
 
+def test_frames_without_usable_boxes_give_no_skeletons_and_nothing_is_due(
+    backends: Dict[str, OnnxRuntimeBackend]
+) -> None:
+    book = PoseTrackBook(PoseBookConfig())
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frames = [PoseFrame("a", 0.0, frame, np.zeros((0, 4)), []),
+              PoseFrame("b", 0.0, frame, np.array([[5.0, 5.0, 5.0, 50.0]]), [3])]
+    assert estimate_poses(backends["bodypose3dnet"], frames, book) == {}
+    assert classify_due(backends["poseclassificationnet"], book, ["x"] * 6, 1.0) == []
+    assert book.stats().tracks == 0
+
+
 def test_a_classifier_head_that_does_not_match_its_labels_is_refused_at_start_up(
     backends: Dict[str, OnnxRuntimeBackend]
 ) -> None:
