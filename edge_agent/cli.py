@@ -194,6 +194,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.cli_doctor",
     "edge_agent.cli_engines",
     "edge_agent.eval.cli",
+    "edge_agent.pose.eval_cli",
     "edge_agent.powermode.cli",
     "edge_agent.scheduler.cli",
 ]
