@@ -21,6 +21,8 @@ import pytest
 from systemd_tools import analyze, require_systemd_analyze, stage_units
 
 from edge_agent import __version__
+from edge_agent.errors import ExitCode
+from edge_agent.models.standin import write_standin
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL = ROOT / "deploy" / "install.sh"
@@ -114,13 +116,16 @@ def check_installed_tree(root: Path) -> None:
         [str(venv / "bin" / "edge-agent"), "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout.strip() == f"edge-agent {__version__}"
-    checked = subprocess.run(
-        [str(venv / "bin" / "edge-agent"), "config", "check", str(config)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=with_test_dependencies(),
-    )
+    # `config check` makes run's start-up checks: a fresh install has no model yet.
+    check = [str(venv / "bin" / "edge-agent"), "config", "check", str(config)]
+    checked = subprocess.run(check, capture_output=True, text=True, check=False,
+                             env=with_test_dependencies())
+    assert checked.returncode == ExitCode.CONFIG, checked.stdout + checked.stderr
+    assert "1 problem(s)" in checked.stdout and ".onnx does not exist" in checked.stdout
+    models = root / "tmp-models"
+    write_standin("peoplesemsegnet_shuffleseg", models)
+    env = {**with_test_dependencies(), "EDGE_AGENT_MODELS__DIR": str(models)}
+    checked = subprocess.run(check, capture_output=True, text=True, check=False, env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # The helper's ExecStart exactly: -I, module from the venv.
     helper = subprocess.run(

@@ -53,11 +53,13 @@ class CountingTask:
         self.upstream = upstream
         self.batches: List[List[str]] = []
         self._gate = gate
+        self.entered = threading.Event()
 
     def prepare(self, items: Sequence[WorkItem]) -> Any:
         return [(item.frame.camera_id, item.frame.seq, item.upstream) for item in items]
 
     def run(self, data: Any) -> Any:
+        self.entered.set()
         if self._gate is not None:
             self._gate.wait(5.0)
         self.batches.append([camera for camera, _, _ in data])
@@ -167,8 +169,7 @@ def test_stop_finishes_the_prepared_batch() -> None:
     runtime.start()
     try:
         slots["a"].put(frame("a", 1))
-        assert wait_until(lambda: runtime.executors["cpu"].prepared.empty() and
-                          runtime.executors["cpu"].runner.health().last_progress_s is not None)
+        assert task.entered.wait(5.0)  # the batch is inside the model call
         releaser = threading.Timer(0.2, gate.set)
         releaser.start()
         runtime.stop(3.0)  # waits for the run in progress to finish and route its result
