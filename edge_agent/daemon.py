@@ -46,12 +46,13 @@ from edge_agent.pipeline.mask_events import MaskEventBuilder
 from edge_agent.pipeline.mask_sink import MaskSink
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
 from edge_agent.pipeline.people_tasks import PEOPLENET_TASK, REID_TASK
+from edge_agent.pipeline.scheduler_link import SchedulerLink, build_scheduler_link
 from edge_agent.pipeline.semseg_task import SEMSEG_TASK
 from edge_agent.pipeline.state_saver import StateSaver
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
 from edge_agent.pipeline.tracking_sink import TrackingSink
 from edge_agent.runtime.model_registry import ModelRegistry
-from edge_agent.runtime.policy import RatePolicy
+from edge_agent.runtime.policy import RatePolicy, SchedulingPolicy
 from edge_agent.runtime.stage_timings import StageTimings
 from edge_agent.runtime.supervisor import RestartPolicy, Supervisor
 from edge_agent.runtime.task import Task, TaskResult
@@ -166,7 +167,12 @@ class Agent:
         name_stages(timings, settings)
         self._device_id, self._topics, self._publisher = device_id, topics, publisher
         self._timings = timings
-        self._policy = RatePolicy(task_rates_hz(settings))
+        self._scheduler = build_scheduler_link(
+            settings, self._device_root, [t.name for t in tasks], [c.id for c in cameras],
+            topics, device_id)
+        self._policy: SchedulingPolicy = (
+            self._scheduler.policy if self._scheduler is not None
+            else RatePolicy(task_rates_hz(settings)))
         self._runtime = TaskRuntime(self._policy, timings)
         self._events = EventWorker(self._runtime.router.sink_queue, publisher, timings)
         self._mask_sink: Optional[MaskSink] = None
@@ -195,6 +201,7 @@ class Agent:
             last_reload=lambda: self._last_reload,
             backends=self.model_backends,
             workers=self.worker_health,
+            plan=self._scheduler.payload if self._scheduler is not None else None,
         )
 
     def _install_sinks(self, settings: AgentSettings, tasks: List[Task],
@@ -255,6 +262,8 @@ class Agent:
         self._events.start()
         if self._tracking_sink is not None:
             self._events.publish(self._tracking_sink.start_messages())  # restored counts
+        if self._scheduler is not None:
+            self._events.publish(self._scheduler.start_messages())  # retained plan
         if self._saver is not None:
             self._saver.start()
         self._runtime.start()
@@ -357,9 +366,13 @@ class Agent:
                     self._supervisor.forget(old.name)
             self._cameras.update(fresh)
             self._tasks = self._runtime.apply(tasks, slots, self._sink_tasks(tasks))
-            for name, rate in task_rates_hz(new).items():
-                if rate != self._policy.rate_hz(name):
-                    self._policy.set_rate(name, rate)
+            if self._scheduler is not None:  # re-planned at the next tick
+                self._scheduler.set_workload(new, [t.name for t in tasks],
+                                             [c.id for c in cameras])
+            elif isinstance(self._policy, RatePolicy):
+                for name, rate in task_rates_hz(new).items():
+                    if rate != self._policy.rate_hz(name):
+                        self._policy.set_rate(name, rate)
         if self._mask_sink is not None:
             self._events.exclusive(lambda: self._mask_sink.builder.set_cameras(  # type: ignore[union-attr]
                 cameras, new.models.semseg))
@@ -376,6 +389,22 @@ class Agent:
         logger.info("reload: cameras added %s, removed %s, reopened %s, re-zoned %s",
                     diff.added or "-", diff.removed or "-", diff.changed_capture or "-",
                     diff.changed_geometry or "-")
+
+    def tick(self, now_s: float) -> None:
+        """Called from the runner's loop: the scheduler polls the device and may re-plan."""
+        self._require()
+        if self._scheduler is None:
+            return
+        if self._tracking_sink is not None:
+            self._scheduler.observe_people(self._tracking_sink.people_per_frame)
+        messages = self._scheduler.tick(now_s)
+        if messages:
+            self._events.publish(messages)
+
+    @property
+    def scheduler(self) -> Optional[SchedulerLink]:
+        """The power-aware scheduler (None with fixed rates)."""
+        return self._scheduler
 
     def record_reload(self, outcome: ReloadOutcome) -> None:
         """Keep the latest SIGHUP outcome (the runner calls this) so telemetry shows it."""
@@ -423,9 +452,15 @@ class Agent:
 
     def _slowest_rate_hz(self) -> float:
         """The lowest configured rate of the source tasks (0 = as fast as possible)."""
-        limited = [self._policy.rate_hz(t.name) for t in self.tasks if t.upstream is None]
+        rate_of = (self._scheduler.policy.rate_hz if self._scheduler is not None
+                   else self._policy_rate)
+        limited = [rate_of(t.name) for t in self.tasks if t.upstream is None]
         limited = [rate for rate in limited if rate > 0]
         return min(limited) if limited else 0.0
+
+    def _policy_rate(self, task: str) -> float:
+        policy = self._policy
+        return policy.rate_hz(task) if isinstance(policy, RatePolicy) else 0.0
 
     def model_backends(self) -> Dict[str, str]:
         """Model name -> backend serving it now ('tensorrt-building', ...; inference.serving)."""
@@ -466,6 +501,7 @@ class Agent:
             },
             backends=self.model_backends(),
             failed_workers=sorted(self._supervisor.failed()),
+            plan=self._scheduler.summary() if self._scheduler is not None else "",
         )
 
 

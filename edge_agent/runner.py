@@ -76,6 +76,7 @@ def run_agent(
                 rebuilt = outcome.plan is not None and outcome.plan.pipeline_changed
                 service.reloaded(agent, time.monotonic(), rebuilt)
             agent.supervisor.poll(now_s)
+            agent.tick(now_s)
             service.tick(agent, now_s)
             if now_s >= next_status_s:
                 status.show(format_status_line(agent.snapshot()))

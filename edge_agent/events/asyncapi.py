@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from edge_agent.events.payloads import MaskEvent, StatusPayload
+from edge_agent.events.plan_payloads import PlanPayload, ReplanEvent
 from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
 from edge_agent.events.topics import Topics
 from edge_agent.events.track_payloads import LineCountPayload, TrackEvent, ZoneCountPayload
@@ -71,6 +72,28 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
         False,
         "latest-only",
         "Health every mqtt.telemetry_interval_s seconds.",
+    ),
+    (
+        "plan",
+        _T.plan,
+        "Plan",
+        PlanPayload,
+        1,
+        True,
+        "durable",
+        "The power-aware scheduler's plan (rates, placement, shed tasks, planned vs achieved); "
+        "re-sent on every re-plan. Only with models.scheduler planned.",
+    ),
+    (
+        "plan_event",
+        _T.plan_event,
+        "ReplanEvent",
+        ReplanEvent,
+        1,
+        False,
+        "durable",
+        "One event per re-plan: the reason (power mode, clock, throttling, cameras, latency "
+        "drift) and what changed per task.",
     ),
     (
         "occupancy",
@@ -182,7 +205,7 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
 def _schemas() -> Dict[str, Any]:
     models: List[Type[BaseModel]] = [
         MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload, TrackEvent,
-        ZoneCountPayload, LineCountPayload,
+        ZoneCountPayload, LineCountPayload, PlanPayload, ReplanEvent,
     ]
     _, top = models_json_schema(
         [(model, "serialization") for model in models],

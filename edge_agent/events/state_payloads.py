@@ -13,6 +13,7 @@ from pydantic import Field
 
 from edge_agent.events.health_payloads import DeviceHealthTelemetry, ReloadTelemetry
 from edge_agent.events.payloads import SCHEMA_VERSION, _Payload
+from edge_agent.events.plan_payloads import PlanPayload
 
 
 class OccupancyPayload(_Payload):
@@ -136,4 +137,7 @@ class TelemetryPayload(_Payload):
         description="Every supervised thread by name (capture-<camera>, prepare-/run-<resource>, "
         "events, state-saver, and the MQTT transport's threads).",
     )
+    plan: Optional[PlanPayload] = Field(
+        None, description="The power-aware scheduler's plan, planned vs achieved rates per task, "
+        "utilisation, drops and deadline misses; null with fixed rates (models.scheduler).")
     notes: List[str] = Field(default_factory=list, description="Active warnings, if any.")

@@ -132,6 +132,16 @@ class Topics:
         return f"{self.line(camera_id, line)}/count"
 
     @property
+    def plan(self) -> str:
+        """Retained plan of the power-aware scheduler."""
+        return f"{self.root}/plan"
+
+    @property
+    def plan_event(self) -> str:
+        """One event per re-plan (why, what changed)."""
+        return f"{self.root}/plan/event"
+
+    @property
     def commands(self) -> str:
         """``<root>/cmd/#``: the subscription for commands addressed to this device."""
         return f"{self.root}/cmd/#"

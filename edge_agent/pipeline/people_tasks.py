@@ -82,6 +82,11 @@ class ReidTask:
         return [PeopleResult(item.frame, _people(item).detections, emb)
                 for item, emb in zip(items, embeddings)]
 
+    def skip(self, item: WorkItem) -> PeopleResult:
+        """Not due for ReID (planned below PeopleNet's rate, or shed): the detections go on
+        without embeddings, so the tracker still steps on every frame (by motion)."""
+        return _people(item)
+
     def backend_label(self) -> str:
         return self._engine.embedder_backend or "none"
 

@@ -43,6 +43,8 @@ class StatusSnapshot:
     """Every message handed to the publisher (events, state, status, telemetry): what
     `events_acknowledged` counts acknowledgements of."""
     failed_workers: List[str] = field(default_factory=list)
+    plan: str = ""
+    """The scheduler's plan in short ('plan peoplenet 5.0Hz semseg 4.0Hz'); '' with fixed rates."""
     """Threads the supervisor gave up on (the watchdog has stopped; systemd will restart)."""
 
     def frames_dropped(self) -> int:
@@ -79,6 +81,8 @@ def format_status_line(snapshot: StatusSnapshot) -> str:
     parts.append(f"mqtt acked {snapshot.events_acknowledged}/{snapshot.messages_published}")
     parts.append(f"dropped {snapshot.frames_dropped()}")
     parts.append(f"broker {snapshot.broker}")
+    if snapshot.plan:
+        parts.append(snapshot.plan)
     if snapshot.failed_workers:
         parts.append("FAILED " + ",".join(snapshot.failed_workers))
     return " | ".join(parts)

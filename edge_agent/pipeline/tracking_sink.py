@@ -39,6 +39,8 @@ from edge_agent.tracking.tracker import Tracker, TrackerParams
 
 logger = logging.getLogger(__name__)
 
+_PEOPLE_EWMA = 0.1  # ~10 frames of memory: follows a crowd arriving within seconds
+
 
 class TrackingSink:
     """Trackers, counting and event builders for the cameras of one device."""
@@ -70,6 +72,7 @@ class TrackingSink:
         self._published: Dict[str, object] = {}
         self._latest_ts = 0.0
         self._pending: List[OutgoingMessage] = []
+        self.people_per_frame = 0.0  # EWMA of detections per frame (the scheduler's ReID cost)
 
     @property
     def cameras(self) -> List[str]:
@@ -137,6 +140,7 @@ class TrackingSink:
                 continue  # camera removed by a reload while its frame was in flight
             self._latest_ts = max(self._latest_ts, frame.capture_ts)
             det = result.detections
+            self.people_per_frame += _PEOPLE_EWMA * (len(det.boxes) - self.people_per_frame)
             step = tracker.update(frame.monotonic_ts, det.boxes, det.scores, result.embeddings)
             out.extend(self._analyse(cid, result, step.tracks, step.born, step.ended))
         return out

@@ -3,7 +3,9 @@
 Replaces the per-branch "newest frame of every due camera" loops with one rule for every
 task on a resource:
 1. crop tasks with pending inputs come first, oldest input first: they finish frames already
-   in flight, so their latency stays bounded;
+   in flight, so their latency stays bounded; an input whose camera the policy says is not
+   due for the crop task (a planned ReID rate below PeopleNet's) is passed on without running
+   (`Pick.skipped`; the task's `skip` says what its consumers get instead);
 2. then source tasks, the one served least recently first (round robin), each taking the
    newest frame of every camera its policy says is due, up to its batch limit — so one batch
    holds frames of several cameras;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from typing_extensions import Protocol
@@ -36,6 +39,15 @@ class FrameSlot(Protocol):
     def take(self, timeout_s: float) -> Optional[Frame]:
         """Newest frame not yet taken, or None after timeout_s."""
         ...
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The next batch of `task`, plus crop inputs passed on without running."""
+
+    task: Task
+    items: List[WorkItem]
+    skipped: List[WorkItem] = field(default_factory=list)
 
 
 class DueWork:
@@ -59,7 +71,7 @@ class DueWork:
             self._readers = {name: dict(cams) for name, cams in readers.items()}
             self._inboxes = dict(inboxes)
 
-    def next_batch(self, stop: threading.Event) -> Optional[Tuple[Task, List[WorkItem]]]:
+    def next_batch(self, stop: threading.Event) -> Optional[Pick]:
         """The next batch to prepare, or None after a short wait."""
         with self._lock:
             tasks, readers, inboxes = self._tasks, self._readers, self._inboxes
@@ -69,7 +81,7 @@ class DueWork:
         for task in self._crop_order(tasks, inboxes):
             items = self._fresh(task, inboxes[task.name].take(task.max_batch))
             if items:
-                return task, items
+                return self._gate_crops(task, items)
         for task in sorted((t for t in tasks.values() if t.upstream is None),
                            key=lambda t: self._served_s.get(t.name, 0.0)):
             frames = self._due_frames(task, readers.get(task.name, {}))
@@ -85,6 +97,21 @@ class DueWork:
             if oldest is not None and name in tasks:
                 pending.append((oldest, tasks[name]))
         return [task for _, task in sorted(pending, key=lambda pair: pair[0])]
+
+    def _gate_crops(self, task: Task, items: List[WorkItem]) -> Pick:
+        now_s = time.monotonic()
+        due: List[WorkItem] = []
+        skipped: List[WorkItem] = []
+        for item in items:
+            camera_id = item.frame.camera_id
+            if self._policy.due(task.name, camera_id, now_s):
+                self._policy.mark_run(task.name, camera_id, now_s)
+                due.append(item)
+            else:
+                skipped.append(item)
+        if due:
+            self._served_s[task.name] = now_s
+        return Pick(task, due, skipped)
 
     def _fresh(self, task: Task, items: List[WorkItem]) -> List[WorkItem]:
         deadline_s = self._policy.deadline_s(task.name)
@@ -106,16 +133,16 @@ class DueWork:
                     frames.append(frame)
         return [item.frame for item in self._fresh(task, [WorkItem(f) for f in frames])]
 
-    def _mark(self, task: Task, frames: List[Frame]) -> Tuple[Task, List[WorkItem]]:
+    def _mark(self, task: Task, frames: List[Frame]) -> Pick:
         now_s = time.monotonic()
         self._served_s[task.name] = now_s
         for frame in frames:
             self._policy.mark_run(task.name, frame.camera_id, now_s)
-        return task, [WorkItem(frame) for frame in frames]
+        return Pick(task, [WorkItem(frame) for frame in frames])
 
     def _wait_for_one(self, tasks: Mapping[str, Task],
                       readers: Mapping[str, Mapping[str, FrameSlot]], has_crop_tasks: bool,
-                      stop: threading.Event) -> Optional[Tuple[Task, List[WorkItem]]]:
+                      stop: threading.Event) -> Optional[Pick]:
         now_s = time.monotonic()
         idle_s = _CROP_IDLE_WAIT_S if has_crop_tasks else IDLE_WAIT_S
         best: Optional[Tuple[float, Task, str]] = None

@@ -20,7 +20,7 @@ from edge_agent.runtime.due_work import DueWork, FrameSlot
 from edge_agent.runtime.policy import SchedulingPolicy
 from edge_agent.runtime.router import ResultRouter, TaskInbox
 from edge_agent.runtime.stage_timings import StageTimings
-from edge_agent.runtime.task import PreparedBatch, Task, TaskResult
+from edge_agent.runtime.task import PreparedBatch, Task, TaskResult, WorkItem
 from edge_agent.runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,19 @@ class TaskCounters:
         self.items: Dict[str, int] = {}
         self.failures: Dict[str, int] = {}
         self.last_error: Dict[str, str] = {}
+        self.skips: Dict[str, int] = {}
+        self.expired: Dict[str, int] = {}
+        self.oldest_run_age_s: Dict[str, float] = {}  # oldest input age at a model call
         self._logged_s: Dict[str, float] = {}
+
+    def expired_at_run(self, task: str, count: int) -> None:
+        """Inputs dropped at the model call because they had grown older than the deadline."""
+        with self._lock:
+            self.expired[task] = self.expired.get(task, 0) + count
+
+    def skipped(self, task: str, count: int) -> None:
+        with self._lock:
+            self.skips[task] = self.skips.get(task, 0) + count
 
     def ran(self, task: str, count: int) -> None:
         with self._lock:
@@ -74,7 +86,11 @@ class _Preparer(Worker):
             self.beat()
             if picked is None:
                 continue
-            task, items = picked
+            task, items = picked.task, picked.items
+            if picked.skipped:
+                ex.pass_on(task, picked.skipped, stop)
+            if not items:
+                continue
             start = time.perf_counter()
             try:
                 data = task.prepare(items)
@@ -176,10 +192,29 @@ class Executor:
                 if stop.is_set():
                     return
 
+    def pass_on(self, task: Task, items: List[WorkItem], stop: threading.Event) -> None:
+        """Crop inputs the policy skipped: route what the task gives instead of running
+        (ReID passes the detections on without embeddings, so tracking sees every frame)."""
+        skip = getattr(task, "skip", None)
+        if skip is None:
+            return
+        self.counters.skipped(task.name, len(items))
+        results = [TaskResult(task.name, item, skip(item)) for item in items]
+        self._router.route(task.name, results, stop)
+
     def run_batch(self, task: Task, batch: PreparedBatch, stop: threading.Event) -> None:
         """Run and decode one batch, then route its results (on the run worker)."""
         items = batch.items
         cameras = [item.frame.camera_id for item in items]
+        deadline_s = self._policy.deadline_s(task.name)
+        now_s = time.monotonic()
+        if any(now_s - item.frame.monotonic_ts > deadline_s for item in items):
+            # The batch aged past its deadline while waiting (a slow previous run): running
+            # it would only make the next frames late too. Dropped and counted; a crop task
+            # passes its inputs on (tracking still steps on those frames).
+            self.counters.expired_at_run(task.name, len(items))
+            self.pass_on(task, list(items), stop)
+            return
         started = time.perf_counter()
         self._in_run.set()
         try:
@@ -200,6 +235,9 @@ class Executor:
         self._timings.add_batch(task.name, batch.prepare_ms, run_ms, decode_ms, len(items))
         self._policy.observe(task.name, self.resource, len(items), run_ms)
         self.counters.ran(task.name, len(items))
+        self.counters.oldest_run_age_s[task.name] = max(
+            self.counters.oldest_run_age_s.get(task.name, 0.0),
+            now_s - min(item.frame.monotonic_ts for item in items))
         done_s = time.monotonic()
         with self._processed_lock:
             seen = self._last_processed_s.setdefault(task.name, {})

@@ -121,3 +121,12 @@ class Task(Protocol):
     def backend_label(self) -> str:
         """Backend serving the model now (inference.serving), for telemetry."""
         ...
+
+
+class SkippableTask(Task, Protocol):
+    """A crop task that can pass an input on without running when the policy says it is not
+    due (optional: executors look for `skip`)."""
+
+    def skip(self, item: WorkItem) -> Any:
+        """What consumers get for an input this task did not run on."""
+        ...

@@ -142,8 +142,9 @@ class TaskRuntime:
         """Inputs dropped as older than their task's deadline, per task."""
         out: Dict[str, int] = {}
         for executor in self._executors.values():
-            for task, count in executor.due.expired.items():
-                out[task] = out.get(task, 0) + count
+            for counts in (executor.due.expired, executor.counters.expired):
+                for task, count in counts.items():
+                    out[task] = out.get(task, 0) + count
         return out
 
     def inbox_dropped(self) -> Dict[str, int]:

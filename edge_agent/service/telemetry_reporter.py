@@ -19,6 +19,7 @@ from edge_agent.capture.camera_stats import CameraStats
 from edge_agent.device.telemetry import DeviceTelemetry
 from edge_agent.events.health_payloads import DeviceHealthTelemetry, ReloadTelemetry, device_health
 from edge_agent.events.payloads import to_json_bytes
+from edge_agent.events.plan_payloads import PlanPayload
 from edge_agent.events.publisher import OutgoingMessage, Publisher
 from edge_agent.events.state_payloads import (
     CameraTelemetry,
@@ -85,6 +86,7 @@ class TelemetryReporter(Worker):
         last_reload: Optional[Callable[[], Optional[ReloadTelemetry]]] = None,
         backends: Optional[Callable[[], Dict[str, str]]] = None,
         workers: Optional[Callable[[], Sequence[WorkerHealth]]] = None,
+        plan: Optional[Callable[[], PlanPayload]] = None,
     ) -> None:
         """``device``: power/thermal readings (probed in start(), only when telemetry runs);
         ``last_reload``: the latest SIGHUP outcome, so a refused reload shows up here;
@@ -104,6 +106,7 @@ class TelemetryReporter(Worker):
         self._last_reload = last_reload
         self._backends = backends
         self._workers = workers
+        self._plan = plan
         self._device_failed = False
         self._started_s = time.monotonic()
         self._cpu = CpuMeter()
@@ -151,6 +154,7 @@ class TelemetryReporter(Worker):
                                         given_up=w.given_up, last_error=w.last_error)
                 for w in (self._workers() if self._workers is not None else [])
             },
+            plan=self._plan() if self._plan is not None else None,
         )
 
     def _device_health(self) -> Optional[DeviceHealthTelemetry]:

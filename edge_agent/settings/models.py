@@ -70,6 +70,16 @@ class ModelsSettings(StrictModel):
             "CacheDirectory, rebuilt when missing, corrupt or built for another device."
         ),
     )
+    scheduler: Literal["auto", "planned", "fixed"] = Field(
+        "auto",
+        description=(
+            "Who sets the task rates: 'planned' = the power-aware scheduler (rates, placement "
+            "and shedding from the device profile's latency tables, re-planned when the power "
+            "mode, GPU clock, throttling, cameras or measured latencies change); 'fixed' = the "
+            "configured rate_hz of each model; 'auto' = planned with backend 'tensorrt', fixed "
+            "otherwise."
+        ),
+    )
     semseg: SemSegSettings = Field(
         default_factory=SemSegSettings, description="PeopleSemSegNet settings."
     )
