@@ -34,16 +34,19 @@ def plot_figure(figure: Figure, path: Path) -> Path:
     bar_w = max(plot_w / len(values), 1.0)
     for i, value in enumerate(values):
         x1 = int(_MARGIN + i * bar_w)
-        x2 = max(int(_MARGIN + (i + 1) * bar_w) - 1, x1)
+        gap = max(1, int(bar_w * 0.15))
+        x2 = max(int(_MARGIN + (i + 1) * bar_w) - gap, x1)
         colour = _GREEN if value >= figure.threshold else _RED
         cv2.rectangle(image, (x1, y_of(float(value))), (x2, y_of(low)), colour, -1)
     cv2.line(image, (_MARGIN, y_of(figure.threshold)), (_W - _MARGIN, y_of(figure.threshold)),
              _BLACK, 1)
     cv2.rectangle(image, (_MARGIN, _MARGIN), (_W - _MARGIN, _H - _MARGIN), _GREY, 1)
+    cv2.putText(image, "threshold", (_W - _MARGIN + 2, y_of(figure.threshold) + 4),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.35, _BLACK)
     for v in (low, 1.0):
         cv2.putText(image, f"{v:.2f}", (4, y_of(v) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, _BLACK)
     verdict = "pass" if figure.passed else "FAIL"
-    title = (f"{figure.name}: {figure.value:.4f} (threshold {figure.threshold:.2f}, "
+    title = (f"{figure.name}: {figure.value:.4f} (threshold {figure.threshold:.4f}, "
              f"{verdict}) per held-out sample")
     cv2.putText(image, title, (_MARGIN, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.45, _BLACK)
     path = Path(path)

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 
 from edge_agent.calibration import model_inputs, store
-from edge_agent.calibration.cache_format import format_cache, version_number
+from edge_agent.calibration.cache_format import format_cache, parse_cache, version_number
 from edge_agent.calibration.gate import (
     GateResult,
     GateThresholds,
@@ -26,10 +26,22 @@ from edge_agent.calibration.gate import (
     judge_embeddings,
     judge_masks,
 )
-from edge_agent.calibration.quantize import quantize
+from edge_agent.calibration.quantize import (
+    check_model_ops,
+    insert_qdq,
+    quantize,
+    ranges_from_amax,
+)
 from edge_agent.calibration.recipes import Recipe, load_recipe
 from edge_agent.calibration.report import write_report
-from edge_agent.calibration.sampling import FrameSet, deal, sample_images, sample_video
+from edge_agent.calibration.sampling import (
+    FrameSet,
+    NotEnoughImagesError,
+    deal,
+    evenly_spaced,
+    sample_images,
+    sample_video,
+)
 from edge_agent.errors import ConfigError
 from edge_agent.models import peoplenet
 from edge_agent.models.store import ModelRecord, load_model_record
@@ -51,6 +63,7 @@ class CalibrationJob:
     images: Optional[Path] = None
     tensors: Optional[Path] = None
     detector: Optional[Path] = None
+    use_tensorrt: bool = False  # TensorRT's entropy calibrator (a Jetson) instead of ONNX Runtime
     recipe_overrides: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,11 +124,11 @@ def _build_data(job: CalibrationJob, record: ModelRecord, recipe: Recipe,
         rows = model_inputs.tensor_samples(job.tensors, spec.name, spec.shape)
         needed = recipe.samples + recipe.held_out
         if len(rows) < needed:
-            raise model_inputs.NotEnoughImagesError(
+            raise NotEnoughImagesError(
                 f"--tensors {job.tensors}: found {len(rows)} sample(s), calibration needs "
                 f"{needed} (calibration samples + held-out)", "record more input tensors")
-        cal, held = deal(list(range(needed)), recipe.held_out)
-        return _Data([rows[i] for i in cal], [rows[i] for i in held], [],
+        cal_rows, held_rows = deal(evenly_spaced(0, len(rows), needed), recipe.held_out)
+        return _Data([rows[i] for i in cal_rows], [rows[i] for i in held_rows], [],
                      {"source": f"tensors {job.tensors}", "samples recorded": len(rows)})
     if family in model_inputs.TENSOR_FAMILIES:
         raise ConfigError(f"{record.name} takes {list(spec.shape)} tensors, not images",
@@ -175,6 +188,28 @@ def judge(family: str, fp32_path: Path, qdq_path: Path, held_out: Sequence[Sampl
     return judge_classes(stacked_a, stacked_b, limits)
 
 
+def _ranges(job: CalibrationJob, record: ModelRecord, recipe: Recipe, data: _Data,
+            header_version: int, progress: ProgressFn) -> Tuple[onnx.ModelProto, str, int]:
+    """(QDQ model, cache text, tensors in the cache) from ONNX Runtime or TensorRT ranges."""
+    if not job.use_tensorrt:
+        result = quantize(record.onnx_path, data.calibration, recipe.method, recipe.op_types,
+                          progress, per_channel=recipe.per_channel,
+                          nodes_to_exclude=recipe.nodes_to_exclude)
+        return (result.qdq_model, format_cache(header_version, result.scales),
+                len(result.scales))
+    from edge_agent.calibration.tensorrt_calibrator import calibrate_with_tensorrt
+
+    check_model_ops(onnx.load(str(record.onnx_path)), recipe.op_types)
+    (spec,) = record.manifest.input_specs()
+    raw = calibrate_with_tensorrt(record.onnx_path, spec.name,
+                                  [s[spec.name] for s in data.calibration], progress)
+    parsed = parse_cache(raw.decode("utf-8"))
+    # The gate judges TensorRT's own ranges: the same op types get Q/DQ with them.
+    qdq, _ = insert_qdq(record.onnx_path, ranges_from_amax(parsed.dynamic_ranges()),
+                        recipe.op_types, recipe.per_channel, recipe.nodes_to_exclude)
+    return qdq, raw.decode("utf-8"), len(parsed.scales)
+
+
 def calibrate(job: CalibrationJob, progress: ProgressFn) -> CalibrationOutcome:
     """Run the whole calibration; the outcome says whether it was installed or refused."""
     import onnxruntime as ort
@@ -186,15 +221,13 @@ def calibrate(job: CalibrationJob, progress: ProgressFn) -> CalibrationOutcome:
     model_inputs.check_family(manifest.family, record.name)
     recipe = load_recipe(job.root, record.name, job.recipe_overrides)
     data = _build_data(job, record, recipe, progress)
-    result = quantize(record.onnx_path, data.calibration, recipe.method, recipe.op_types,
-                      progress, per_channel=recipe.per_channel,
-                      nodes_to_exclude=recipe.nodes_to_exclude)
+    qdq_model, cache_text, tensors = _ranges(job, record, recipe, data, header_version,
+                                             progress)
     staging = store.staging_dir(job.root, record.name, manifest.ngc_version)
     qdq_path = staging / QDQ_NAME
-    onnx.save(result.qdq_model, str(qdq_path))
+    onnx.save(qdq_model, str(qdq_path))
     gate = judge(manifest.family, record.onnx_path, qdq_path, data.held_out, data.frame_sizes,
                  recipe.gate, progress)
-    cache_text = format_cache(header_version, result.scales)
     (staging / store.CACHE_NAME).write_bytes(cache_text.encode("utf-8"))
     facts: Dict[str, object] = {
         "model": record.name, "model version": manifest.ngc_version,
@@ -202,9 +235,10 @@ def calibrate(job: CalibrationJob, progress: ProgressFn) -> CalibrationOutcome:
         **data.facts,
         "calibration samples": len(data.calibration), "held-out samples": len(data.held_out),
         "method": recipe.method, "op types in INT8": recipe.op_types,
-        "tensors quantized": len(result.scales),
+        "tensors in the cache": tensors,
+        "range measurement": "TensorRT entropy calibrator" if job.use_tensorrt
+        else f"ONNX Runtime {ort.__version__}",
         "TensorRT version (cache header)": f"{job.tensorrt_version} ({header_version})",
-        "ONNX Runtime": ort.__version__,
         "created (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     report = write_report(staging, f"INT8 calibration of {record.name} "
@@ -221,4 +255,4 @@ def calibrate(job: CalibrationJob, progress: ProgressFn) -> CalibrationOutcome:
     folder = store.publish(staging, store.version_dir(job.root, record.name,
                                                       manifest.ngc_version) / target)
     return CalibrationOutcome(folder, gate, recipe, folder / store.CACHE_NAME,
-                              folder / QDQ_NAME, folder / report.name, len(result.scales))
+                              folder / QDQ_NAME, folder / report.name, tensors)

@@ -152,7 +152,9 @@ def sample_video(path: Path, calibration: int, held_out: int,
     if not path.is_file():
         raise InputNotFoundError(f"--video {path} does not exist", "give a readable video file")
     signatures: List[np.ndarray] = []
-    expected = int(cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    counter = cv2.VideoCapture(str(path))
+    expected = int(counter.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # a hint: may be 0 or wrong
+    counter.release()
     for frame in _video_frames(path):
         signatures.append(signature(frame))
         if len(signatures) % 25 == 0:

@@ -146,7 +146,8 @@ def validate_cache(cache_path: Path, model_name: str, model_version: str,
         data = cache_path.read_bytes()
     except OSError as exc:
         raise CalibrationCacheError(f"calibration cache {where} cannot be read: {exc}",
-                                    "run `edge-agent calibrate` again or re-fetch the model")
+                                    "run `edge-agent calibrate` again or re-fetch the model"
+                                    ) from None
     problems: List[str] = []
     meta = read_metadata(cache_path.parent)
     if meta is None:
@@ -159,7 +160,7 @@ def validate_cache(cache_path: Path, model_name: str, model_version: str,
     except (UnicodeDecodeError, CacheFormatError) as exc:
         problems.append(f"not a TensorRT calibration cache (corrupt): {exc}")
         raise CalibrationCacheError(f"calibration cache {where} cannot be used: "
-                                    + "; ".join(problems), _FIX)
+                                    + "; ".join(problems), _FIX) from None
     device_major = tensorrt_major(tensorrt_version)
     if parsed.tensorrt_major != device_major:
         problems.append(
