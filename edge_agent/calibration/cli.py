@@ -53,6 +53,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--held-out", type=int, default=None, help="frames for the gate")
     parser.add_argument("--op-types", default=None,
                         help="comma-separated op types to run in INT8 (recipe default)")
+    parser.add_argument("--exclude-nodes", default=None,
+                        help="comma-separated node names kept in float (recipe default)")
     parser.add_argument("--crops-per-frame", type=int, default=None)
     parser.add_argument("--min", action="append", default=[], metavar="FIGURE=VALUE",
                         help="gate threshold, repeatable; figures: " + ", ".join(_GATE_NAMES))
@@ -74,8 +76,12 @@ def _overrides(args: argparse.Namespace) -> Dict[str, Any]:
     op_types: Optional[List[str]] = None
     if args.op_types is not None:
         op_types = [t.strip() for t in args.op_types.split(",") if t.strip()]
-    return {"method": args.method, "samples": args.samples, "held_out": args.held_out,
-            "op_types": op_types, "crops_per_frame": args.crops_per_frame, "gate": gate}
+    excluded: Optional[List[str]] = None
+    if args.exclude_nodes is not None:
+        excluded = [n.strip() for n in args.exclude_nodes.split(",") if n.strip()]
+    return {"method": args.method, "nodes_to_exclude": excluded, "samples": args.samples,
+            "held_out": args.held_out, "op_types": op_types,
+            "crops_per_frame": args.crops_per_frame, "gate": gate}
 
 
 class ProgressPrinter:

@@ -133,15 +133,18 @@ def _build_data(job: CalibrationJob, record: ModelRecord, recipe: Recipe,
     if family in model_inputs.TENSOR_FAMILIES:
         raise ConfigError(f"{record.name} takes {list(spec.shape)} tensors, not images",
                           "pass --tensors FILE.npy with recorded inputs")
-    frames = _frames(job, recipe.samples, recipe.held_out, progress)
-    facts = _frame_facts(frames)
     if family in model_inputs.FRAME_FAMILIES:
+        frames = _frames(job, recipe.samples, recipe.held_out, progress)
+        facts = _frame_facts(frames)
         cal = model_inputs.frame_samples(family, spec.name, frames.calibration, progress,
                                          "preprocess")
         held = model_inputs.frame_samples(family, spec.name, frames.held_out, progress,
                                           "preprocess held-out")
         sizes = [(f.shape[1], f.shape[0]) for f in frames.held_out]
         return _Data(cal, held, sizes, facts)
+    # Not every frame shows a person: crop models look at twice as many frames as crops.
+    frames = _frames(job, 2 * recipe.samples, recipe.held_out, progress)
+    facts = _frame_facts(frames)
     detector = job.detector or Path(job.models_dir) / "peoplenet.onnx"
     cal_crops = model_inputs.person_crops(detector, frames.calibration, recipe.crops_per_frame,
                                           progress, "detect people")

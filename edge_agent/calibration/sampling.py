@@ -66,29 +66,24 @@ def scene_bounds(signatures: Sequence[np.ndarray],
 
 
 def allocate(lengths: Sequence[int], budget: int) -> List[int]:
-    """Frames per scene: proportional to length (largest remainders), >= 1 while budget lasts."""
+    """Frames per scene: proportional to length (largest remainders), then every scene gets
+    one frame, taken from the scene with the most, while the budget allows."""
     total = sum(lengths)
     budget = min(budget, total)
     if budget <= 0 or total == 0:
         return [0 for _ in lengths]
     shares = [budget * n / total for n in lengths]
     counts = [min(int(s), n) for s, n in zip(shares, lengths)]
-    # Every scene is seen once before any scene is seen twice (longest scenes first).
-    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        if sum(counts) < budget and counts[index] == 0 and lengths[index] > 0:
-            counts[index] = 1
-    order = sorted(range(len(lengths)), key=lambda i: -(shares[i] - int(shares[i])))
+    by_remainder = sorted(range(len(lengths)), key=lambda i: -(shares[i] - int(shares[i])))
     while sum(counts) < budget:
-        grew = False
-        for index in order:
+        for index in by_remainder:
             if sum(counts) < budget and counts[index] < lengths[index]:
                 counts[index] += 1
-                grew = True
-        if not grew:
-            break
-    while sum(counts) > budget:  # the >= 1 rule can overshoot: trim the largest
-        largest = max(range(len(counts)), key=lambda i: counts[i])
-        counts[largest] -= 1
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        richest = max(range(len(counts)), key=lambda i: counts[i])
+        if counts[index] == 0 and lengths[index] > 0 and counts[richest] > 1:
+            counts[richest] -= 1
+            counts[index] = 1
     return counts
 
 
