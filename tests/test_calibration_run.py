@@ -237,3 +237,25 @@ def test_missing_tensorrt_version_and_bad_thresholds_are_usage_errors(
     assert main(args + ["--tensorrt-version", "8.6.2", "--min", "mask_iou=2"]) == \
         ExitCode.CONFIG
     assert "gate.mask_iou" in capsys.readouterr().err
+
+
+def test_the_build_gets_a_validated_cache_whose_hash_keys_the_engine(
+        workspace: Dict[str, Path], tmp_path: Path) -> None:
+    from edge_agent.calibration.store import CalibrationCacheError, cache_for_build
+    from edge_agent.device.profiles import load_profiles
+    from edge_agent.inference.tensorrt_settings import TrtCapabilities, decide_build_settings
+
+    name = "peoplesemsegnet_shuffleseg"  # the x86_gpu profile asks INT8 for it
+    model_path = workspace["models"] / f"{name}.onnx"
+    sha = sha256_file(model_path)
+    assert cache_for_build(name, _version(name), model_path, sha, "8.6.2", tmp_path) is None
+    assert _calibrate(workspace, tmp_path, name, "--samples", "3", "--held-out", "2",
+                      "--method", "minmax") == 0
+    choice = cache_for_build(name, _version(name), model_path, sha, "8.6.2", tmp_path)
+    assert choice is not None
+    caps = TrtCapabilities(version="8.6.2", fast_fp16=True, fast_int8=True, dla_cores=0)
+    settings = decide_build_settings(load_profiles()["x86_gpu"], load_manifest(name), caps,
+                                     choice.path)
+    assert settings.precision == "int8" and settings.calibration_sha256 == choice.sha256
+    with pytest.raises(CalibrationCacheError, match="TensorRT 8"):
+        cache_for_build(name, _version(name), model_path, sha, "10.3.0", tmp_path)

@@ -254,3 +254,16 @@ def install_shipped_cache(root: Path, model_name: str, model_version: str, cache
                                      encoding="utf-8")
     folder = publish(staging, version_dir(root, model_name, model_version) / "ngc")
     return CalibrationChoice(folder / CACHE_NAME, meta["cache_sha256"], "ngc")
+
+
+def cache_for_build(model_name: str, model_version: str, onnx_path: Path, model_sha256: str,
+                    tensorrt_version: str, root: Path) -> Optional[CalibrationChoice]:
+    """Select and validate in one call, for the engine build: None (no cache, build FP16) or a
+    choice whose `sha256` is the engine key's `calibration_sha256`; CalibrationCacheError when
+    the selected cache does not fit this model file or this TensorRT."""
+    choice = select_calibration(model_name, model_version, root)
+    if choice is None:
+        return None
+    validate_cache(choice.path, model_name, model_version, model_tensor_names(onnx_path),
+                   tensorrt_version, model_sha256=model_sha256)
+    return choice
