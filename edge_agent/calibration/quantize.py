@@ -225,7 +225,10 @@ def quantize(model_path: Path, samples: Sequence[Sample], method: str,
             ranges = measure_ranges(model_path, samples, method, op_types, progress, workdir,
                                     chunk)
         except Exception as exc:  # noqa: BLE001 - turned into a message naming the node
-            raise _explain_runtime_failure(exc, original) from exc
+            explained = _explain_runtime_failure(exc, original)
+            if explained is exc:
+                raise
+            raise explained from exc
     progress("insert Q/DQ", 0, 1)
     qdq, scales = insert_qdq(model_path, ranges, op_types, per_channel, nodes_to_exclude)
     progress("insert Q/DQ", 1, 1)
