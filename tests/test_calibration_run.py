@@ -259,3 +259,18 @@ def test_the_build_gets_a_validated_cache_whose_hash_keys_the_engine(
     assert settings.precision == "int8" and settings.calibration_sha256 == choice.sha256
     with pytest.raises(CalibrationCacheError, match="TensorRT 8"):
         cache_for_build(name, _version(name), model_path, sha, "10.3.0", tmp_path)
+
+
+def test_a_node_onnx_runtime_cannot_run_is_named(tmp_path: Path) -> None:
+    from edge_agent.calibration.quantize import quantize
+
+    shape = helper.make_tensor("bad_shape", TensorProto.INT64, [1], [3])
+    node = helper.make_node("Reshape", ["x", "bad_shape"], ["y"], name="head/reshape")
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])], initializer=[shape])
+    path = tmp_path / "bad.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    samples = [{"x": np.ones((1, 4), np.float32)}]
+    with pytest.raises(UnsupportedModelError, match=r"op 'Reshape' at node 'head/reshape'"):
+        quantize(path, samples, "minmax", ["Reshape"], lambda s, d, t: None)
