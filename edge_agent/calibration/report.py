@@ -41,7 +41,7 @@ def plot_figure(figure: Figure, path: Path) -> Path:
     cv2.line(image, (_MARGIN, y_of(figure.threshold)), (_W - _MARGIN, y_of(figure.threshold)),
              _BLACK, 1)
     cv2.rectangle(image, (_MARGIN, _MARGIN), (_W - _MARGIN, _H - _MARGIN), _GREY, 1)
-    cv2.putText(image, "threshold", (_W - _MARGIN + 2, y_of(figure.threshold) + 4),
+    cv2.putText(image, "threshold", (_W - _MARGIN - 62, y_of(figure.threshold) - 4),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.35, _BLACK)
     for v in (low, 1.0):
         cv2.putText(image, f"{v:.2f}", (4, y_of(v) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, _BLACK)
