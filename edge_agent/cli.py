@@ -192,6 +192,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # Modules that contribute sub-commands through `register(subparsers)`.
 COMMAND_MODULES: List[str] = [
     "edge_agent.cli_doctor",
+    "edge_agent.calibration.cli",
     "edge_agent.cli_engines",
     "edge_agent.eval.cli",
     "edge_agent.pose.eval_cli",
