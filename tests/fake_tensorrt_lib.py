@@ -372,3 +372,13 @@ def build_in_child(payload: Dict[str, Any], progress: Any) -> Any:
     from edge_agent.inference import tensorrt_api
 
     return tensorrt_api.build_in_child(payload, progress)
+
+
+def die_in_child(payload: Dict[str, Any], progress: Any) -> Any:
+    """Child-process entry that is killed the way the OOM killer ends a build (SIGKILL)."""
+    import os
+    import signal
+
+    progress("FAKE: allocating more than the device has")
+    os.kill(os.getpid(), signal.SIGKILL)
+    return None
