@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from edge_agent.device import python_env
 from edge_agent.errors import ConfigError, ServiceUnavailableError
 from edge_agent.inference import tensorrt_cuda, tensorrt_version
 from edge_agent.inference.backend import TensorSpec
@@ -45,12 +46,16 @@ def _trt() -> Any:
     return importlib.import_module("tensorrt")
 
 
-def check_runtime(trt: Any, cudart: Any = None) -> None:
-    """Refuse, with one line, what would fail later: old TensorRT, no CUDA binding."""
+def check_runtime(trt: Any, cudart: Any = None, root: Path = Path("/")) -> None:
+    """Refuse, with one line, what would fail later: old TensorRT, a numpy the system's
+    compiled modules cannot use, no CUDA binding."""
     version = str(getattr(trt, "__version__", ""))
     why = tensorrt_version.refusal(version)
     if why:
         raise ConfigError(why, "upgrade JetPack, or set models.backend = \"onnxruntime\"")
+    problem = python_env.numpy_problem(*python_env.numpy_versions(root))
+    if problem:
+        raise ServiceUnavailableError(problem, python_env.numpy_fix())
     probe = tensorrt_cuda.probe(cudart)
     if not probe.ok:
         raise ServiceUnavailableError(
