@@ -5,19 +5,20 @@ The agent's venv is created with --system-site-packages so JetPack's compiled mo
 against the system's numpy 1.x C API; a numpy 2 installed into the venv shadows the system one
 and they fail to import ("A module that was compiled using NumPy 1.x cannot be run in NumPy
 2.x", dusty-nv/jetson-utils issue 231). The fix is the Jetson constraints file
-(deploy/constraints-jetson.txt, numpy<2). Decisions here are plain functions over version
+(deploy/constraints-jetpack5.txt and -jetpack6.txt, numpy<2). Decisions here are plain functions over version
 strings so they are tested without a Jetson; reading the versions is the thin part.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Tuple
 
 from edge_agent.device.sysfs import read_text, under
 
-CONSTRAINTS = "/usr/share/edge-agent/constraints-jetson.txt"
+CONSTRAINTS = "/usr/share/edge-agent/constraints-jetpack{major}.txt"  # deploy/constraints-*
 _VERSION_PY = re.compile(r"""^(?:__)?version(?:__)?\s*[:=]\s*(?:str\s*=\s*)?['"]([^'"]+)['"]""",
                          re.MULTILINE)
 
@@ -59,7 +60,8 @@ def numpy_problem(venv_version: str, system_version: str) -> str:
 
 def numpy_fix() -> str:
     """The command that installs a numpy the system's modules accept."""
-    return (f"/opt/edge-agent/venv/bin/pip install -c {CONSTRAINTS} 'numpy<2' "
+    constraints = CONSTRAINTS.format(major="6" if sys.version_info >= (3, 10) else "5")
+    return (f"/opt/edge-agent/venv/bin/pip install -c {constraints} 'numpy<2' "
             "(deploy/install.sh uses these constraints on a Jetson)")
 
 

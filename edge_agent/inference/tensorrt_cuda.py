@@ -20,9 +20,10 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Tuple
 
-INSTALL_HINT = ("install NVIDIA's CUDA Python bindings into the agent's venv with the Jetson "
-                "constraints: `pip install -c /opt/edge-agent/constraints-jetson.txt "
-                "cuda-python` (deploy/install.sh does this)")
+INSTALL_HINT = ("install NVIDIA's CUDA Python bindings into the agent's venv with the JetPack "
+                "constraints: `/opt/edge-agent/venv/bin/pip install -c "
+                "/usr/share/edge-agent/constraints-jetpack6.txt cuda-python` (jetpack5 on "
+                "JetPack 5; deploy/install.sh does this)")
 
 
 class CudaError(RuntimeError):
