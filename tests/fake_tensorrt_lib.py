@@ -28,7 +28,6 @@ import types
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-
 from fake_cuda_lib import FakeCudart, FakePycudaDriver
 
 

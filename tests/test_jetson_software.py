@@ -36,7 +36,8 @@ def test_numpy_problem_only_for_numpy2_over_a_numpy1_system() -> None:
 
 def test_system_numpy_from_version_py_or_dpkg(tmp_path: Path) -> None:
     write(tmp_path, "/var/lib/dpkg/status",
-          "Package: python3-numpy\nStatus: install ok installed\nVersion: 1:1.21.5-1ubuntu22.04.1\n")
+          "Package: python3-numpy\nStatus: install ok installed\n"
+          "Version: 1:1.21.5-1ubuntu22.04.1\n")
     assert dpkg_version(tmp_path, "python3-numpy") == "1.21.5"
     assert system_numpy_version(tmp_path) == "1.21.5"
     write(tmp_path, "/usr/lib/python3/dist-packages/numpy/version.py",

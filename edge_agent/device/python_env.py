@@ -4,9 +4,9 @@ The agent's venv is created with --system-site-packages so JetPack's compiled mo
 (jetson-utils, TensorRT's bindings, the distribution's cv2) stay importable. Those were built
 against the system's numpy 1.x C API; a numpy 2 installed into the venv shadows the system one
 and they fail to import ("A module that was compiled using NumPy 1.x cannot be run in NumPy
-2.x", dusty-nv/jetson-utils issue 231). The fix is the Jetson constraints file
-(deploy/constraints-jetpack5.txt and -jetpack6.txt, numpy<2). Decisions here are plain functions over version
-strings so they are tested without a Jetson; reading the versions is the thin part.
+2.x", dusty-nv/jetson-utils issue 231). The fix is the JetPack constraints file
+(deploy/constraints-jetpack5.txt and -jetpack6.txt, numpy<2). Decisions here are plain
+functions over version strings, tested without a Jetson; reading the versions is thin.
 """
 
 from __future__ import annotations

@@ -9,10 +9,9 @@ ORT's own messages do not say which of several loaded models failed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-
-import os
 
 import numpy as np
 

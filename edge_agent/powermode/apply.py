@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+from edge_agent.device.nvpmodel import parse_status_file
 from edge_agent.errors import ExitCode
 from edge_agent.powermode import (
     CONF_PATH,
@@ -38,7 +39,6 @@ from edge_agent.powermode import (
     RESULT_NAME,
     STATUS_PATH,
 )
-from edge_agent.device.nvpmodel import parse_status_file
 from edge_agent.powermode.validate import (
     MAX_REQUEST_BYTES,
     PowerModeRequestError,
