@@ -40,6 +40,12 @@ class TensorRtBackend:
         self._outputs = tuple(engine.outputs)
 
     @property
+    def allocations(self) -> Optional[int]:
+        """CUDA allocations the engine made so far (None when it does not count them)."""
+        value = getattr(self._engine, "allocations", None)
+        return value if isinstance(value, int) else None
+
+    @property
     def inputs(self) -> Sequence[TensorSpec]:
         """Input tensors as the engine declares them (a dynamic batch dim is 'N')."""
         return self._inputs
