@@ -150,7 +150,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.cli_engines",
     "edge_agent.eval.cli",
     "edge_agent.powermode.cli",
-    "edge_agent.selftest.cli",
+    "edge_agent.cli_selftest",
 ]
 
 

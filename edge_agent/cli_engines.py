@@ -72,12 +72,12 @@ def run_engines(args: argparse.Namespace) -> int:
             cache.remove(entry.path)
             print(f"removed {entry.path.name}" + ("" if ok else f" ({why})"))
         elif command in ("list", "verify"):
-            key = entry.header.get("key", {}) if entry.header else {}
+            header: Dict[str, Any] = dict(entry.header or {})
             summary = ""
             if command == "list":
-                dla = {k: entry.header.get(k) for k in ("dla_layers", "gpu_layers")} if (
-                    entry.header) else {}
-                summary = json.dumps(dict(key, **dla), sort_keys=True)
+                shown = dict(header.get("key", {}))
+                shown.update({k: header.get(k) for k in ("dla_layers", "gpu_layers")})
+                summary = json.dumps(shown, sort_keys=True)
             print(f"{'valid  ' if ok else 'INVALID'} {entry.path.name} {why} {summary}".rstrip())
     if command == "verify" and bad:
         print(f"{bad} engine(s) not valid for {identity.device_id}; they will be rebuilt, "

@@ -46,10 +46,11 @@ class Binding:
 def pinned_view(pointer: int, shape: Tuple[int, ...], dtype: "np.dtype[Any]") -> np.ndarray:
     """A numpy array over `pointer` (no copy); the memory stays owned by the allocator."""
     nbytes = max(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, 1)
-    raw = (ctypes.c_uint8 * nbytes).from_address(pointer)
-    flat = np.frombuffer(raw, dtype=np.uint8, count=nbytes)
+    raw = memoryview((ctypes.c_uint8 * nbytes).from_address(pointer)).cast("B")
+    flat: np.ndarray = np.frombuffer(raw, dtype=np.uint8, count=nbytes)
     count = int(np.prod(shape, dtype=np.int64))
-    return flat[:count * dtype.itemsize].view(dtype).reshape(shape)
+    view: np.ndarray = flat[:count * dtype.itemsize].view(dtype).reshape(shape)
+    return view
 
 
 class BindingBuffers:

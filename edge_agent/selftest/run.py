@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -52,8 +51,8 @@ def _prepare_config(options: SelftestOptions, backend: str, say: Say) -> Path:
         return options.config
     from edge_agent.capture.sample_footage import ensure_sample
     from edge_agent.local_broker import free_port
-    from edge_agent.models.store import load_model_record
     from edge_agent.models.standin import write_standin
+    from edge_agent.models.store import load_model_record
     from edge_agent.selftest.config import selftest_config
 
     workdir = options.workdir
@@ -184,17 +183,4 @@ def _power_section(options: SelftestOptions, identity: DeviceIdentity, power_mod
                        Path(REQUEST_DIR), Path(RESULT_DIR))
 
 
-def main_selftest(options: SelftestOptions, out: Optional[Path]) -> int:
-    """Run, print the report, save it; exit 0 on PASS, 1 on any FAIL."""
-    def say(text: str) -> None:
-        print(f"[selftest] {text}", file=sys.stderr, flush=True)
-
-    report = run_selftest(options, say)
-    print(report)
-    target = out or options.workdir / "selftest-report.md"
-    target.write_text(report, encoding="utf-8")
-    say(f"report saved to {target}; paste it into an issue as it is")
-    return 0 if "selftest: PASS" in report.splitlines()[0] else 1
-
-
-__all__ = ["SelftestOptions", "main_selftest", "run_selftest", "verdict_of"]
+__all__ = ["SelftestOptions", "run_selftest", "verdict_of"]

@@ -1,8 +1,12 @@
-"""`edge-agent selftest` command line (registered through cli.COMMAND_MODULES)."""
+"""`edge-agent selftest` command line (registered through cli.COMMAND_MODULES).
+
+Prints the report on stdout (and saves it), progress on stderr; exit 0 on PASS, 1 on a FAIL.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +35,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_run)
 
 
+def _say(text: str) -> None:
+    print(f"[selftest] {text}", file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from edge_agent.selftest.run import SelftestOptions, main_selftest
+    from edge_agent.selftest.run import SelftestOptions, run_selftest
 
     options = SelftestOptions(
         workdir=args.workdir.resolve(), config=args.config, duration_s=args.duration_s,
         notify_s=args.notify_s, clip=args.clip, models_dir=args.models_dir,
         change_power_mode=args.change_power_mode, root=args.root, profile=args.profile)
-    return main_selftest(options, args.out)
+    report = run_selftest(options, _say)
+    print(report)
+    target = args.out or options.workdir / "selftest-report.md"
+    target.write_text(report, encoding="utf-8")
+    _say(f"report saved to {target}; paste it into an issue as it is")
+    return 0 if "selftest: PASS" in report.splitlines()[0] else 1
