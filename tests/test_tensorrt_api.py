@@ -107,9 +107,12 @@ def test_steady_state_inference_allocates_nothing(tmp_path: Path,
     assert results[-1]["output"].shape == (2, 48)
     assert results[-1]["output"][:, 5].tolist() == [1.0, 2.0]  # bytes really moved
     assert counts[0] == 4  # one pinned + one device block per tensor
-    engine.run(feeds(3))  # a new batch size reallocates once, then is reused
+    engine.run(feeds(3))  # a larger batch grows the blocks once ...
     engine.run(feeds(3))
     assert cudart.mallocs == 8
+    shorter = engine.run(feeds(1))  # ... and a smaller one (ReID's crops vary) reuses them
+    assert cudart.mallocs == 8 and shorter["output"].shape == (1, 48)
+    assert shorter["output"][0, 0] == 1.0
     engine.close()
     assert cudart.host == {} and cudart.device == {} and cudart.streams == {}
 
@@ -166,3 +169,30 @@ def wait_for(predicate: Any, timeout_s: float = 30.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def test_run_refuses_the_tensorrt_path_without_a_cuda_binding_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from edge_agent.capture.sample_footage import write_synthetic_clip
+    from edge_agent.cli import main
+    from edge_agent.models.standin import write_standin
+
+    install(monkeypatch)  # TensorRT 8.5.2 is there ...
+    monkeypatch.setitem(sys.modules, "cuda", None)  # ... but nothing installed cuda-python
+    monkeypatch.delitem(sys.modules, "cuda.cudart")
+    clip = write_synthetic_clip(tmp_path / "clip.avi", 320, 180, 10.0, 1.0)
+    write_standin("peoplesemsegnet_shuffleseg", tmp_path / "models")
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[[cameras]]\nid = "c"\nurl = "{clip}"\n[models]\n'
+                      f'dir = "{tmp_path / "models"}"\nbackend = "tensorrt"\n'
+                      f'engine_dir = "{tmp_path / "engines"}"\n[models.semseg]\n'
+                      f'variant = "shuffleseg"\n[mqtt]\nport = 1\n'
+                      f'[outbox]\npath = "{tmp_path / "outbox.sqlite"}"\n', encoding="utf-8")
+    code = main(["run", "--config", str(config), "--duration-s", "1"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.UNAVAILABLE, err
+    assert "CUDA binding is not usable" in err and "Traceback" not in err
+    assert not (tmp_path / "engines").exists()  # refused before any build started

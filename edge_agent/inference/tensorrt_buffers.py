@@ -1,12 +1,13 @@
-"""Pinned host + device buffers per tensor, allocated once per (tensor, shape) and reused.
+"""Pinned host + device buffers per tensor, allocated once and reused for every shape that fits.
 
 The first TensorRT path allocated a page-locked output array on every inference and let the
 garbage collector free it later, on whatever thread and context happened to be current; with
 pycuda that free was refused and the memory leaked (2 MB of `argmax_1` per frame). Here every
-tensor owns one pinned host block and one device block sized for its current shape; a new
-shape (a different batch) frees the old pair and allocates a new one, the same shape reuses
-it, so steady-state inference allocates nothing. `close()` frees everything explicitly.
-`allocations` counts every malloc, which is what the tests and `selftest` check.
+tensor owns one pinned host block and one device block. A shape that fits in them (a smaller
+batch: ReID sees a different number of crops every frame) gets a view of the same blocks; only
+a larger one replaces them, so after the largest batch has been seen once, inference
+allocates nothing. `close()` frees everything explicitly. `allocations` counts every malloc,
+which is what the tests and `selftest` check.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Allocator(Protocol):
 
 @dataclass
 class Binding:
-    """One tensor's buffers: `host` is a numpy view over the pinned block."""
+    """One tensor's buffers: `host` is a numpy view of `shape` over the pinned block;
+    `nbytes` is what that shape uses, `capacity` what the blocks hold."""
 
     shape: Tuple[int, ...]
     dtype: "np.dtype[Any]"
@@ -41,6 +43,7 @@ class Binding:
     device_pointer: int
     host: np.ndarray
     nbytes: int
+    capacity: int
 
 
 def pinned_view(pointer: int, shape: Tuple[int, ...], dtype: "np.dtype[Any]") -> np.ndarray:
@@ -62,14 +65,17 @@ class BindingBuffers:
         self.allocations = 0  # mallocs (host + device) since construction
 
     def get(self, name: str, shape: Tuple[int, ...], dtype: "np.dtype[Any]") -> Binding:
-        """The buffers for `name` at `shape`; allocated only when the shape or dtype changed."""
+        """The buffers for `name` viewed at `shape`; new blocks only when it does not fit."""
+        nbytes = max(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, 1)
         current = self._bindings.get(name)
-        if current is not None and current.shape == shape and current.dtype == dtype:
+        if current is not None and current.capacity >= nbytes:
+            if current.shape != shape or current.dtype != dtype:
+                current.host = pinned_view(current.host_pointer, shape, dtype)
+                current.shape, current.dtype, current.nbytes = shape, dtype, nbytes
             return current
         if current is not None:
             self._release(current)
             del self._bindings[name]
-        nbytes = max(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, 1)
         host_pointer = self._allocator.malloc_host(nbytes)
         try:
             device_pointer = self._allocator.malloc(nbytes)
@@ -78,7 +84,7 @@ class BindingBuffers:
             raise
         self.allocations += 2
         binding = Binding(shape, dtype, host_pointer, device_pointer,
-                          pinned_view(host_pointer, shape, dtype), nbytes)
+                          pinned_view(host_pointer, shape, dtype), nbytes, nbytes)
         self._bindings[name] = binding
         return binding
 
