@@ -52,8 +52,10 @@ class FakeStream:
 class FakeCudart(types.ModuleType):
     """FAKE `cuda.cudart` (cuda-python runtime API)."""
 
-    def __init__(self, devices: int = 1, driver_version: int = 11040) -> None:
+    def __init__(self, devices: int = 1, driver_version: int = 11040,
+                 driver_missing: bool = False) -> None:
         super().__init__("cuda.cudart")
+        self.driver_missing = driver_missing  # cuda-python raises instead of returning an error
         self.cudaError_t = cudaError_t
         self.cudaMemcpyKind = cudaMemcpyKind
         self.devices = devices
@@ -122,6 +124,8 @@ class FakeCudart(types.ModuleType):
         return (cudaError_t.cudaSuccess if ok else cudaError_t.cudaErrorInvalidValue,)
 
     def cudaDriverGetVersion(self) -> Tuple[cudaError_t, int]:  # noqa: N802
+        if self.driver_missing:  # what cuda-python 12.2.1 does on a machine without libcuda
+            raise RuntimeError("Failed to dlopen libcuda.so.1")
         return cudaError_t.cudaSuccess, self.driver_version
 
     def cudaGetDeviceCount(self) -> Tuple[cudaError_t, int]:  # noqa: N802

@@ -158,6 +158,9 @@ def test_toolkit_refuses_old_tensorrt_and_missing_cuda(
     with pytest.raises(ServiceUnavailableError, match="CUDA binding is not usable") as err:
         TensorRtToolkit()
     assert err.value.exit_code == ExitCode.UNAVAILABLE
+    install(monkeypatch, cudart=FakeCudart(driver_missing=True))
+    with pytest.raises(ServiceUnavailableError, match="Failed to dlopen libcuda.so.1"):
+        TensorRtToolkit()
     monkeypatch.delitem(__import__("sys").modules, "cuda.cudart")
     monkeypatch.setitem(__import__("sys").modules, "cuda", None)
     with pytest.raises(ServiceUnavailableError, match="no CUDA Python binding.*pip install"):

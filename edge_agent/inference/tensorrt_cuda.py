@@ -58,7 +58,8 @@ def probe(cudart: Any = None) -> CudaProbe:
     try:
         driver = CudaRuntime(runtime).call("cudaDriverGetVersion")
         devices = CudaRuntime(runtime).call("cudaGetDeviceCount")
-    except CudaError as exc:
+    except Exception as exc:  # noqa: BLE001 - cuda-python raises RuntimeError without a driver
+        # e.g. "Failed to dlopen libcuda.so.1" (cuda-python 12.2.1 on a machine with no driver)
         return CudaProbe(False, f"CUDA driver not usable: {exc}")
     if int(devices) < 1:
         return CudaProbe(False, "CUDA reports no device (is /dev/nvhost-* or /dev/nvidia* "
