@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--clip", type=Path, default=None, help="video file instead of the sample")
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="use the models here (e.g. fetched from NGC); stand-ins fill gaps")
+    parser.add_argument("--fetch-models", action="store_true",
+                        help="download the real NGC models first (stand-ins where NGC is "
+                        "unreachable)")
     parser.add_argument("--change-power-mode", action="store_true",
                         help="switch the power mode for a moment to check the re-plan")
     parser.add_argument("--profile", default="", help="device profile instead of auto")
@@ -45,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
     options = SelftestOptions(
         workdir=args.workdir.resolve(), config=args.config, duration_s=args.duration_s,
         notify_s=args.notify_s, clip=args.clip, models_dir=args.models_dir,
-        change_power_mode=args.change_power_mode, root=args.root, profile=args.profile)
+        change_power_mode=args.change_power_mode, fetch_models=args.fetch_models,
+        root=args.root, profile=args.profile)
     report = run_selftest(options, _say)
     print(report)
     target = args.out or options.workdir / "selftest-report.md"

@@ -207,3 +207,30 @@ def test_zip_without_the_model_file(tmp_path: Path, server: Server) -> None:
     server.payload = buffer.getvalue()
     with pytest.raises(ModelContractError, match="does not contain"):
         fetch_model(NAME, tmp_path, url=server.url, sha256="1" * 64)
+
+
+def test_fetch_or_standin_uses_ngc_where_reachable(tmp_path: Path, server: Server,
+                                                   onnx_bytes: bytes) -> None:
+    from edge_agent.local_broker import free_port
+    from edge_agent.models.fetch import fetch_or_standin
+
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    text = find_manifest_path(NAME).read_text(encoding="utf-8")
+    (manifests / f"{NAME}.toml").write_text(
+        re.sub(r'(?m)^url = ".*"$', f'url = "{server.url}"', text), encoding="utf-8")
+    text = find_manifest_path("peoplenet").read_text(encoding="utf-8")
+    unreachable = f"http://127.0.0.1:{free_port()}/peoplenet.onnx"  # nothing listens there
+    (manifests / "peoplenet.toml").write_text(
+        re.sub(r'(?m)^url = ".*"$', f'url = "{unreachable}"', text), encoding="utf-8")
+    said: List[str] = []
+    standins = fetch_or_standin([NAME, "peoplenet"], tmp_path / "models", said.append,
+                                manifest_dir=manifests, timeout_s=5.0)
+    assert standins == ["peoplenet"]
+    assert load_model_record(tmp_path / "models", NAME).standin is False
+    assert load_model_record(tmp_path / "models", "peoplenet").standin is True
+    assert any("NGC model installed" in line for line in said)
+    assert any("peoplenet: NGC not reachable" in line for line in said)
+    requests = len(server.ranges)
+    fetch_or_standin([NAME], tmp_path / "models", said.append, manifest_dir=manifests)
+    assert len(server.ranges) == requests  # installed and verified: not downloaded again

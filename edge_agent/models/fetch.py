@@ -139,7 +139,7 @@ def fetch_model(name: str, models_dir: Path, manifest_dir: Optional[Path] = None
 
 def fetch(name: str, models_dir: Path, manifest_dir: Optional[Path] = None, url: str = "",
           sha256: str = "", progress: Optional[Progress] = None,
-          repin: bool = False) -> FetchResult:
+          repin: bool = False, timeout_s: float = TIMEOUT_S) -> FetchResult:
     """fetch_model with the pin outcome (see the module docstring for the order of hashes)."""
     manifest = load_manifest(name, manifest_dir)
     source = url or manifest.url
@@ -153,7 +153,7 @@ def fetch(name: str, models_dir: Path, manifest_dir: Optional[Path] = None, url:
                           "no url)", f"pass --url, or copy {manifest.file} to "
                           f"{models_dir}/{name}.onnx with a sidecar")
     partial_dir = models_dir / ".partial"
-    downloaded = download(source, partial_dir / f"{name}.download", progress)
+    downloaded = download(source, partial_dir / f"{name}.download", progress, timeout_s)
     onnx_tmp = partial_dir / f"{name}.onnx.unpacked"
     if zipfile.is_zipfile(downloaded):
         extract_member(downloaded, manifest.file, onnx_tmp)
@@ -251,3 +251,33 @@ def run_fetch(name: str, models_dir: Path, url: str = "", sha256: str = "",
         print(f"{len(failed)} model(s) not installed: {', '.join(failed)}", file=stream)
         return ExitCode.FAILURE
     return ExitCode.OK
+
+
+def fetch_or_standin(names: List[str], models_dir: Path, say: Callable[[str], None],
+                     manifest_dir: Optional[Path] = None, timeout_s: float = 10.0) -> List[str]:
+    """The real NGC model for each name where it can be fetched (pinned on first download),
+    else a stand-in, saying which and why; returns the names that ended up as stand-ins.
+
+    For the demo and the selftest on a machine that may or may not reach NGC: an installed
+    model that verifies is kept as it is, nothing is downloaded twice.
+    """
+    from edge_agent.models.standin import write_standin
+    from edge_agent.models.store import load_model_record
+
+    standins: List[str] = []
+    for name in names:
+        try:
+            if not load_model_record(models_dir, name).standin:
+                continue  # the real model is already installed and matches its sidecar
+        except EdgeAgentError:
+            pass
+        try:
+            result = fetch(name, models_dir, manifest_dir, timeout_s=timeout_s)
+        except EdgeAgentError as err:
+            write_standin(name, models_dir, manifest_dir)
+            standins.append(name)
+            say(f"{name}: NGC not reachable or refused ({err.problem}); using the stand-in")
+            continue
+        say(f"{name}: NGC model installed (sha256 {result.sha256[:12]}…"
+            + (", pinned now" if result.pinned_now else "") + ")")
+    return standins

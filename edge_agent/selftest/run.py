@@ -28,6 +28,7 @@ class SelftestOptions:
     clip: Optional[Path] = None
     models_dir: Optional[Path] = None
     change_power_mode: bool = False
+    fetch_models: bool = False
     root: Path = Path("/")
     profile: str = ""
 
@@ -58,8 +59,13 @@ def _prepare_config(options: SelftestOptions, backend: str, say: Say) -> Path:
     workdir = options.workdir
     clip = options.clip or ensure_sample(workdir / "footage", log=say).path
     models_dir = options.models_dir or workdir / "models"
-    for name in ("peoplesemsegnet_shuffleseg", "peoplesemsegnet_vanilla_unet", "peoplenet",
-                 "reidentificationnet"):
+    names = ["peoplesemsegnet_shuffleseg", "peoplesemsegnet_vanilla_unet", "peoplenet",
+             "reidentificationnet"]
+    if options.fetch_models:
+        from edge_agent.models.fetch import fetch_or_standin
+
+        fetch_or_standin(names, models_dir, say)
+    for name in names:
         try:
             load_model_record(models_dir, name)
         except EdgeAgentError:
