@@ -381,3 +381,13 @@ def die_in_child(payload: Dict[str, Any], progress: Any) -> Any:
     progress("FAKE: allocating more than the device has")
     os.kill(os.getpid(), signal.SIGKILL)
     return None
+
+
+def sleep_in_child(payload: Dict[str, Any], progress: Any) -> Any:
+    """Child-process entry standing for a long TensorRT 8.x build: records its pid, sleeps."""
+    import os
+    from pathlib import Path
+
+    Path(payload["pid_file"]).write_text(str(os.getpid()), encoding="ascii")
+    time.sleep(600)
+    return None

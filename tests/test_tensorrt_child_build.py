@@ -99,3 +99,38 @@ def test_a_killed_build_process_is_reported_not_fatal(
     assert status.state == "failed"
     assert "signal 9" in status.detail and "out-of-memory" in status.detail
     assert "FAKE: allocating more than the device has" in lines
+
+
+def test_build_process_dies_with_a_killed_agent(tmp_path: Path) -> None:
+    """systemd's SIGKILL at TimeoutStopSec (or the OOM killer) must not leave a build behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "child.pid"
+    tests_dir = Path(__file__).parent
+    script = ("import sys, threading; sys.path.insert(0, %r)\n"
+              "from edge_agent.inference.tensorrt_child import run_in_child\n"
+              "run_in_child('fake_tensorrt_lib:sleep_in_child', {'pid_file': %r}, print,"
+              " threading.Event())\n" % (str(tests_dir), str(pid_file)))
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        wait_for(pid_file.exists)
+        wait_for(lambda: pid_file.read_text(encoding="ascii").strip() != "")
+        child = int(pid_file.read_text(encoding="ascii"))
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(30)
+
+        def gone() -> bool:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return True
+            state = Path(f"/proc/{child}/stat").read_text().split(") ", 1)[-1][:1]
+            return state == "Z"  # exited, waiting to be reaped by init
+
+        wait_for(gone, timeout_s=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -30,8 +30,23 @@ def _resolve(entry: str) -> Callable[..., Any]:
     return target
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this child when the agent dies without stopping it (a SIGKILL from
+    systemd at TimeoutStopSec, the OOM killer): prctl(PR_SET_PDEATHSIG), prctl(2). Best effort:
+    elsewhere the child simply outlives the parent until its build ends."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _child_main(entry: str, payload: Dict[str, Any], conn: Any) -> None:
     """Child side: call `entry(payload, progress)` and send its result or its error."""
+    _die_with_parent()
     try:
         def progress(line: str) -> None:
             conn.send(("progress", str(line)))
