@@ -110,10 +110,10 @@ def test_build_process_dies_with_a_killed_agent(tmp_path: Path) -> None:
 
     pid_file = tmp_path / "child.pid"
     tests_dir = Path(__file__).parent
-    script = ("import sys, threading; sys.path.insert(0, %r)\n"
+    script = (f"import sys, threading; sys.path.insert(0, {str(tests_dir)!r})\n"
               "from edge_agent.inference.tensorrt_child import run_in_child\n"
-              "run_in_child('fake_tensorrt_lib:sleep_in_child', {'pid_file': %r}, print,"
-              " threading.Event())\n" % (str(tests_dir), str(pid_file)))
+              f"run_in_child('fake_tensorrt_lib:sleep_in_child', {{'pid_file': {str(pid_file)!r}}},"
+              " print, threading.Event())\n")
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
         wait_for(pid_file.exists)
