@@ -63,6 +63,7 @@ install -m 0644 "$REPO/systemd/tmpfiles.d/edge-agent.conf" "$PKG/usr/lib/tmpfile
 install -m 0640 "$REPO/deploy/agent.example.toml" "$PKG/etc/edge-agent/agent.toml"
 install -m 0644 "$REPO/deploy/agent.example.toml" "$PKG/usr/share/edge-agent/"
 install -m 0755 "$REPO/deploy/install.sh" "$REPO/deploy/uninstall.sh" "$PKG/usr/share/edge-agent/"
+install -m 0644 "$REPO"/deploy/constraints-jetpack*.txt "$PKG/usr/share/edge-agent/"
 install -m 0644 "$WHEEL" "$PKG/usr/share/edge-agent/wheels/"
 install -m 0644 "$REPO/docs/operations.md" "$PKG/usr/share/doc/edge-agent/"
 if [ -n "$WHEELHOUSE" ]; then

@@ -12,7 +12,12 @@
 # this script with --postinst (files already in place). Needs Python >= 3.8: JetPack 4.x
 # (Jetson Nano, Python 3.6) is not supported here, see docs/operations.md.
 #
-# Environment: EDGE_AGENT_PYTHON (default python3), EDGE_AGENT_PIP_ARGS (extra pip arguments).
+# On a Jetson (/etc/nv_tegra_release) pip gets the constraints of the JetPack its python3
+# belongs to (deploy/constraints-jetpack5.txt for 3.8, -jetpack6.txt for 3.10: numpy<2 for
+# JetPack's compiled modules) and installs NVIDIA's cuda-python binding the TensorRT path uses.
+#
+# Environment: EDGE_AGENT_PYTHON (default python3), EDGE_AGENT_PIP_ARGS (extra pip arguments),
+# EDGE_AGENT_CONSTRAINTS (a constraints file instead of the JetPack one).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +34,7 @@ PIP_ARGS="${EDGE_AGENT_PIP_ARGS:-}"
 say() { printf '[edge-agent install] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -58,12 +63,14 @@ VENV="/opt/edge-agent/venv"
 if [ "$POSTINST" = 1 ]; then
     SRC_UNITS="$UNIT_DIR"; SRC_SYSUSERS="$R/usr/lib/sysusers.d/edge-agent.conf"
     SRC_TMPFILES="$R/usr/lib/tmpfiles.d/edge-agent.conf"; SRC_CONFIG="$SHARE/agent.example.toml"
+    SRC_CONSTRAINTS="$SHARE"
     [ -n "$WHEEL" ] || WHEEL="$(ls "$SHARE"/wheels/edge_agent-*.whl 2>/dev/null | tail -n 1)"
     [ -n "$FIND_LINKS" ] || { [ -d "$SHARE/wheelhouse" ] && FIND_LINKS="$SHARE/wheelhouse"; } || true
 else
     REPO="$(cd "$HERE/.." && pwd)"
     SRC_UNITS="$REPO/systemd"; SRC_SYSUSERS="$REPO/systemd/sysusers.d/edge-agent.conf"
     SRC_TMPFILES="$REPO/systemd/tmpfiles.d/edge-agent.conf"; SRC_CONFIG="$REPO/deploy/agent.example.toml"
+    SRC_CONSTRAINTS="$REPO/deploy"
     [ -n "$WHEEL" ] || [ -n "$SOURCE" ] || SOURCE="$REPO"
 fi
 
@@ -94,6 +101,7 @@ install_files() {
     install -m 0644 "$SRC_CONFIG" "$SHARE/agent.example.toml"
     [ -f "$HERE/../docs/operations.md" ] && install -m 0644 "$HERE/../docs/operations.md" \
         "$R/usr/share/doc/edge-agent/operations.md"
+    install -m 0644 "$SRC_CONSTRAINTS"/constraints-jetpack*.txt "$SHARE/"
     install -m 0755 "$HERE/install.sh" "$SHARE/install.sh"
     install -m 0755 "$HERE/uninstall.sh" "$SHARE/uninstall.sh"
 }
@@ -142,18 +150,43 @@ install_config() {
     chmod 0750 "$R/etc/edge-agent"; chmod 0640 "$R/etc/edge-agent/agent.toml"
 }
 
+# The JetPack constraints file for this python3, '' off a Jetson (see the header).
+jetson_constraints() {
+    [ -n "${EDGE_AGENT_CONSTRAINTS:-}" ] && { echo "$EDGE_AGENT_CONSTRAINTS"; return 0; }
+    [ -f "$R/etc/nv_tegra_release" ] || return 0
+    local minor
+    minor="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    case "$minor" in
+        3.8) echo "$SRC_CONSTRAINTS/constraints-jetpack5.txt" ;;
+        3.10) echo "$SRC_CONSTRAINTS/constraints-jetpack6.txt" ;;
+        *) say "warning: Python $minor is neither JetPack 5's 3.8 nor JetPack 6's 3.10:" \
+               "no Jetson constraints (pass EDGE_AGENT_CONSTRAINTS=FILE)" ;;
+    esac
+}
+
 install_venv() {
     say "creating $VENV (python venv with system site packages: JetPack's TensorRT bindings)"
     "$PYTHON" -m venv --system-site-packages "$R$VENV"
     local pip=("$R$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+    local extra=()
     [ -n "$FIND_LINKS" ] && pip+=(--find-links "$FIND_LINKS")
     # shellcheck disable=SC2206
     [ -n "$PIP_ARGS" ] && pip+=($PIP_ARGS)
+    local constraints
+    constraints="$(jetson_constraints)"
+    if [ -n "$constraints" ]; then
+        [ -f "$constraints" ] || die "constraints file $constraints not found"
+        say "Jetson: pip constraints $constraints; adding NVIDIA's cuda-python (CUDA binding)"
+        pip+=(-c "$constraints"); extra+=(cuda-python)
+    fi
     if [ -n "$WHEEL" ]; then
         [ -f "$WHEEL" ] || die "wheel $WHEEL not found"
-        say "installing $(basename "$WHEEL")"; "${pip[@]}" "$WHEEL"
+        say "installing $(basename "$WHEEL") ${extra[*]:-}"
+        "${pip[@]}" "$WHEEL" "${extra[@]}" || die "pip could not install $(basename "$WHEEL")" \
+            "${extra[*]:-} (read pip's message above; offline? pass --find-links DIR)"
     else
-        say "installing from source $SOURCE"; "${pip[@]}" "$SOURCE"
+        say "installing from source $SOURCE ${extra[*]:-}"
+        "${pip[@]}" "$SOURCE" "${extra[@]}" || die "pip could not install $SOURCE ${extra[*]:-}"
     fi
     "$R$VENV/bin/python" -c 'import edge_agent' || die "edge_agent does not import in $VENV"
 }

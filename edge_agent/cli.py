@@ -86,10 +86,11 @@ def _build_parser() -> argparse.ArgumentParser:
     fetch = model_commands.add_parser(
         "fetch", help="download an NGC model, verify its sha256 and install it (resumable)"
     )
-    fetch.add_argument("name", help="model name (see `models list`)")
+    fetch.add_argument("name", help="model name (see `models list`), or 'all'")
     fetch.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"))
     fetch.add_argument("--url", default="", help="download from here instead of the manifest")
     fetch.add_argument("--sha256", default="", help="expected ONNX sha256 (overrides manifest)")
+    fetch.add_argument("--repin", action="store_true", help="accept a new file: replace the pin")
 
     demo = commands.add_parser(
         "demo", help="run on the sample clip with stand-in models and a local broker"
@@ -173,11 +174,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
             print(f"{name:32s} {ngc}")
         return ExitCode.OK
     if args.models_command == "fetch":
-        from edge_agent.models.fetch import fetch_model
+        from edge_agent.models.fetch import run_fetch
 
-        path = fetch_model(args.name, args.models_dir, url=args.url, sha256=args.sha256)
-        print(f"installed {args.name}: {path}")
-        return ExitCode.OK
+        return run_fetch(args.name, args.models_dir, args.url, args.sha256, args.repin)
     raise UsageError(
         "models needs an action", "use `edge-agent models standin`, `list` or `fetch`"
     )
@@ -198,6 +197,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.pose.eval_cli",
     "edge_agent.powermode.cli",
     "edge_agent.scheduler.cli",
+    "edge_agent.cli_selftest",
 ]
 
 

@@ -51,6 +51,9 @@ def run_doctor(args: argparse.Namespace) -> int:
         settings = load_settings(config)
     engine_dir = args.engine_dir or (settings.models.engine_dir if settings is not None
                                      else DEFAULT_ENGINE_DIR)
+    wants_tensorrt = choice.profile.backend == "tensorrt" or (
+        settings is not None and settings.models.backend == "tensorrt")
+    checks += doctor.software_checks(identity, wants_tensorrt, args.root)
     if choice.profile.backend == "tensorrt":
         checks += doctor.engine_checks(engine_dir, identity.device_id, identity.tensorrt)
     if settings is not None:

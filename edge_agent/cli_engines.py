@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, Tuple
 
 from edge_agent.errors import EdgeAgentError, ExitCode, ServiceUnavailableError
+from edge_agent.inference.tensorrt_version import same_release
 
 DEFAULT_ENGINE_DIR = Path("/var/cache/edge-agent/engines")  # = models.engine_dir default
 DEFAULT_MODELS_DIR = Path("/var/lib/edge-agent/models")
@@ -42,7 +43,7 @@ def _validity(header: Dict[str, Any], device_id: str, tensorrt: str) -> Tuple[bo
     problems = []
     if key.get("device") != device_id:
         problems.append(f"built for device {key.get('device')}, this is {device_id}")
-    if key.get("tensorrt_version") != tensorrt:
+    if not same_release(str(key.get("tensorrt_version", "")), tensorrt):
         problems.append(f"built with TensorRT {key.get('tensorrt_version')}, "
                         f"installed {tensorrt or 'none'}")
     return not problems, "; ".join(problems)
@@ -71,8 +72,12 @@ def run_engines(args: argparse.Namespace) -> int:
             cache.remove(entry.path)
             print(f"removed {entry.path.name}" + ("" if ok else f" ({why})"))
         elif command in ("list", "verify"):
-            key = entry.header.get("key", {}) if entry.header else {}
-            summary = json.dumps(key, sort_keys=True) if command == "list" else ""
+            header: Dict[str, Any] = dict(entry.header or {})
+            summary = ""
+            if command == "list":
+                shown = dict(header.get("key", {}))
+                shown.update({k: header.get(k) for k in ("dla_layers", "gpu_layers")})
+                summary = json.dumps(shown, sort_keys=True)
             print(f"{'valid  ' if ok else 'INVALID'} {entry.path.name} {why} {summary}".rstrip())
     if command == "verify" and bad:
         print(f"{bad} engine(s) not valid for {identity.device_id}; they will be rebuilt, "

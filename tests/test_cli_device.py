@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from fake_cuda_lib import FakeCudart
 from jetson_tree import agx_orin_tree, write
 from mosquitto_broker import MosquittoBroker, free_port
 
@@ -20,6 +22,17 @@ from edge_agent.models.standin import write_standin
 GPU_MODULES = ("tensorrt", "pycuda", "jetson_utils")
 KEY = EngineKey(model_name="peoplenet", model_sha256="a" * 64, device="agx_orin/p3701-0005",
                 tensorrt_version="8.6.2.3", precision="fp16", batch_max=2, dla_core=0)
+
+
+@pytest.fixture
+def cuda_binding(monkeypatch: pytest.MonkeyPatch) -> FakeCudart:
+    """FAKE cuda-python runtime module (tests/fake_cuda_lib.py): the device has the binding."""
+    cudart = FakeCudart()
+    package = type(sys)("cuda")
+    package.cudart = cudart  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cuda", package)
+    monkeypatch.setitem(sys.modules, "cuda.cudart", cudart)
+    return cudart
 
 
 def config(tmp_path: Path, port: int, clip: Path = Path("/nonexistent.avi"),
@@ -41,7 +54,8 @@ def orin_root(tmp_path: Path) -> Path:
 
 
 def test_doctor_on_agx_orin_with_broker(tmp_path: Path, broker: MosquittoBroker,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+                                        capsys: pytest.CaptureFixture[str],
+                                        cuda_binding: FakeCudart) -> None:
     root = orin_root(tmp_path)
     engines = tmp_path / "engines"
     EngineCache(engines).store(KEY, b"plan")
@@ -52,11 +66,12 @@ def test_doctor_on_agx_orin_with_broker(tmp_path: Path, broker: MosquittoBroker,
     assert "agx_orin p3701-0005 Jetson AGX Orin" in out
     assert "L4T 36.3.0 (JetPack 6.0)" in out and "TensorRT 8.6.2.3" in out
     assert "MODE_30W (id 2, 30.0 W)" in out and "hottest zone 47.5" in out
-    assert "peoplenet fp16 batch 2 dla 0" in out and "reachable" in out
+    assert "peoplenet fp16 batch 1..2 dla core 0: DLA layer count unknown" in out
+    assert "reachable" in out and "[ ok ] cuda binding: cuda-python, driver CUDA 11.4" in out
 
 
 def test_doctor_fails_on_unreachable_broker_and_flags_foreign_engine(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], cuda_binding: FakeCudart) -> None:
     root = orin_root(tmp_path)
     engines = tmp_path / "engines"
     EngineCache(engines).store(dataclasses.replace(KEY, tensorrt_version="10.3.0.30"), b"p")
@@ -69,12 +84,59 @@ def test_doctor_fails_on_unreachable_broker_and_flags_foreign_engine(
 
 
 def test_doctor_unknown_jetson_says_which_profile(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  cuda_binding: FakeCudart) -> None:
     write(tmp_path, "/proc/device-tree/compatible",
           "nvidia,p4071-0000+p3834-0008\0nvidia,tegra264\0")
     assert main(["doctor", "--root", str(tmp_path), "--engine-dir", str(tmp_path / "e")]) == 0
     out = capsys.readouterr().out
     assert "[warn] profile: unknown device" in out and "'conservative'" in out
+
+
+def test_doctor_matches_dpkg_and_module_tensorrt_versions_and_shows_dla_layers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], cuda_binding: FakeCudart) -> None:
+    root = agx_orin_tree(tmp_path / "root")  # JetPack 5.1: dpkg says 8.5.2, the module 8.5.2.2
+    write(root, "/var/lib/dpkg/status",
+          "Package: python3-libnvinfer\nStatus: install ok installed\nVersion: 8.5.2-1+cuda11.4\n")
+    engines = tmp_path / "engines"
+    EngineCache(engines).store(dataclasses.replace(KEY, tensorrt_version="8.5.2.2"), b"plan",
+                               {"dla_layers": 0, "gpu_layers": 57})
+    code = main(["doctor", "--root", str(root), "--engine-dir", str(engines)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 of 1 cached engine(s)" in out
+    assert "dla core 0: 0 layer(s) on the DLA — everything fell back to the GPU" in out
+    assert "[warn] engine" in out
+    assert main(["engines", "--root", str(root), "--engine-dir", str(engines), "list"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.startswith("valid") and '"dla_layers": 0' in listed
+
+
+def test_doctor_reports_missing_cuda_binding_before_any_build(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cuda", None)  # nothing installed it
+    code = main(["doctor", "--root", str(orin_root(tmp_path)),
+                 "--engine-dir", str(tmp_path / "e")])
+    out = capsys.readouterr().out
+    assert code == 1
+    line = next(x for x in out.splitlines() if "cuda binding" in x)
+    assert line.startswith("[fail]") and "pip install -c" in line and "cuda-python" in line
+
+
+def test_doctor_reports_a_numpy_the_system_modules_cannot_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], cuda_binding: FakeCudart) -> None:
+    root = orin_root(tmp_path)
+    write(root, "/usr/lib/python3/dist-packages/numpy/version.py",
+          '"""\nModule to expose more detailed version info\n"""\nversion = "1.21.5"\n')
+    code = main(["doctor", "--root", str(root), "--engine-dir", str(tmp_path / "e")])
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("[") and "] numpy" in x)
+    if int(np.__version__.split(".")[0]) >= 2:  # this venv's numpy plays the Jetson's venv
+        assert code == 1 and line.startswith("[fail]") and "system numpy 1.21.5" in line
+        assert "'numpy<2'" in line
+    else:
+        assert line.startswith("[ ok ]") and "(system 1.21.5)" in line
 
 
 def test_engines_list_verify_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

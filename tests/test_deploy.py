@@ -208,6 +208,7 @@ def test_debian_package(tmp_path: Path, wheel: Path) -> None:
     assert f"/usr/share/edge-agent/wheels/{wheel.name}" in contents
     assert "/usr/lib/sysusers.d/edge-agent.conf" in contents
     assert "/usr/share/doc/edge-agent/operations.md" in contents
+    assert "/usr/share/edge-agent/constraints-jetpack6.txt" in contents
     assert all(owner == "root/root" for _perms, owner in contents.values())
 
     control = tmp_path / "control"
@@ -241,3 +242,28 @@ def test_debian_package(tmp_path: Path, wheel: Path) -> None:
     assert removed.returncode == 0, removed.stderr
     assert not (root / "opt" / "edge-agent").exists()
     assert not (root / "var" / "lib" / "edge-agent").exists()
+
+
+def test_install_on_a_jetson_applies_the_jetpack_constraints_and_adds_cuda_python(
+        tmp_path: Path, wheel: Path) -> None:
+    """On a Jetson install.sh passes the constraints to pip and asks for cuda-python. The
+    constraints here exclude the wheel itself, so pip's refusal proves they reached it."""
+    require_systemd_analyze()
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "nv_tegra_release").write_text("# R36 (release), REVISION: 3.0\n")
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("edge-agent==0.0.1\ncuda-python==12.2.1\n", encoding="utf-8")
+    done = subprocess.run(
+        [str(INSTALL), "--root", str(root), "--wheel", str(wheel), "--no-enable"],
+        capture_output=True, text=True, timeout=240, check=False,
+        env=dict(env(), EDGE_AGENT_PIP_ARGS="--no-deps --no-index",
+                 EDGE_AGENT_CONSTRAINTS=str(constraints)))
+    assert done.returncode == 1
+    assert f"pip constraints {constraints}; adding NVIDIA's cuda-python" in done.stderr
+    assert f"installing {wheel.name} cuda-python" in done.stderr
+    assert f"Cannot install edge-agent {__version__}" in done.stderr  # the constraint applied
+    assert "pip could not install" in done.stderr
+    shipped = root / "usr" / "share" / "edge-agent"
+    assert (shipped / "constraints-jetpack5.txt").is_file()
+    assert (shipped / "constraints-jetpack6.txt").is_file()

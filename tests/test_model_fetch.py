@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 
 from edge_agent.cli import main
 from edge_agent.errors import ModelContractError, ServiceUnavailableError
 from edge_agent.models.fetch import fetch_model
-from edge_agent.models.manifest import load_manifest
+from edge_agent.models.manifest import find_manifest_path, load_manifest
 from edge_agent.models.standin import build_standin
 from edge_agent.models.store import load_model_record
 
@@ -140,13 +141,63 @@ def test_sha_mismatch_refused_with_both_hashes(tmp_path: Path, server: Server,
     assert code == 65 and actual in err and wrong in err
 
 
-def test_cli_fetch_ok_and_unpinned_manifest_refused(tmp_path: Path, server: Server,
-                                                    onnx_bytes: bytes) -> None:
+def test_first_download_pins_and_a_later_mismatch_is_refused(
+        tmp_path: Path, server: Server, onnx_bytes: bytes,
+        capsys: pytest.CaptureFixture[str]) -> None:
     sha = hashlib.sha256(onnx_bytes).hexdigest()
-    assert main(["models", "fetch", NAME, "--models-dir", str(tmp_path), "--url", server.url,
-                 "--sha256", sha]) == 0
-    assert main(["models", "fetch", NAME, "--models-dir", str(tmp_path / "b"),
-                 "--url", server.url]) == 78  # the NGC manifests record no sha256 yet
+    models = tmp_path / "models"
+    # The NGC manifests record no sha256 (NVIDIA publishes none): the first download pins it.
+    assert main(["models", "fetch", NAME, "--models-dir", str(models), "--url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert f"pinned sha256 {sha}" in out and f"{NAME}: " in out and "(100 %)" in out
+    pin = json.loads((models / f"{NAME}.sha256.json").read_text(encoding="utf-8"))
+    assert pin["sha256"] == sha and pin["url"] == server.url
+    assert load_model_record(models, NAME).sha256 == sha
+    # Same file again: accepted against the pin, nothing re-pinned.
+    assert main(["models", "fetch", NAME, "--models-dir", str(models), "--url", server.url]) == 0
+    assert "pinned" not in capsys.readouterr().out
+    # The server now serves another file: refused with both hashes and the re-pin command.
+    other = onnx_bytes + b"\x00"  # any other bytes: refused before anything is parsed
+    server.payload = zipped({load_manifest(NAME).file: other})
+    code = main(["models", "fetch", NAME, "--models-dir", str(models), "--url", server.url])
+    err = capsys.readouterr().err
+    new_sha = hashlib.sha256(other).hexdigest()
+    assert code == 65 and sha in err and new_sha in err
+    assert f"edge-agent models fetch {NAME} --models-dir {models} --repin" in err
+    assert (models / f"{NAME}.onnx").read_bytes() == onnx_bytes  # the good file stays
+    # The operator checked NGC and accepts the new file.
+    assert main(["models", "fetch", NAME, "--models-dir", str(models), "--url", server.url,
+                 "--repin"]) == 0
+    assert f"pinned sha256 {new_sha}" in capsys.readouterr().out
+    assert json.loads((models / f"{NAME}.sha256.json").read_text())["sha256"] == new_sha
+
+
+def test_fetch_all_installs_each_model_and_skips_those_without_a_url(
+        tmp_path: Path, server: Server, onnx_bytes: bytes,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = tmp_path / "manifests"  # a site's manifests pointing at its own mirror
+    manifests.mkdir()
+    source = find_manifest_path(NAME)
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^url = ".*"$', f'url = "{server.url}"', text)
+    (manifests / f"{NAME}.toml").write_text(text, encoding="utf-8")
+    segic = find_manifest_path("segic")
+    (manifests / "segic.toml").write_text(segic.read_text(encoding="utf-8"), encoding="utf-8")
+    from edge_agent.models.fetch import run_fetch
+
+    stream = io.StringIO()
+    assert run_fetch("all", tmp_path / "models", stream=stream, manifest_dir=manifests) == 0
+    out = stream.getvalue()
+    assert f"installed {NAME}" in out and "segic: skipped (no public download location" in out
+    assert (tmp_path / "models" / f"{NAME}.onnx").read_bytes() == onnx_bytes
+
+
+def zipped(members: Dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(f"deployable/{name}", data)
+    return buffer.getvalue()
 
 
 def test_zip_without_the_model_file(tmp_path: Path, server: Server) -> None:
@@ -156,3 +207,30 @@ def test_zip_without_the_model_file(tmp_path: Path, server: Server) -> None:
     server.payload = buffer.getvalue()
     with pytest.raises(ModelContractError, match="does not contain"):
         fetch_model(NAME, tmp_path, url=server.url, sha256="1" * 64)
+
+
+def test_fetch_or_standin_uses_ngc_where_reachable(tmp_path: Path, server: Server,
+                                                   onnx_bytes: bytes) -> None:
+    from edge_agent.local_broker import free_port
+    from edge_agent.models.fetch import fetch_or_standin
+
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    text = find_manifest_path(NAME).read_text(encoding="utf-8")
+    (manifests / f"{NAME}.toml").write_text(
+        re.sub(r'(?m)^url = ".*"$', f'url = "{server.url}"', text), encoding="utf-8")
+    text = find_manifest_path("peoplenet").read_text(encoding="utf-8")
+    unreachable = f"http://127.0.0.1:{free_port()}/peoplenet.onnx"  # nothing listens there
+    (manifests / "peoplenet.toml").write_text(
+        re.sub(r'(?m)^url = ".*"$', f'url = "{unreachable}"', text), encoding="utf-8")
+    said: List[str] = []
+    standins = fetch_or_standin([NAME, "peoplenet"], tmp_path / "models", said.append,
+                                manifest_dir=manifests, timeout_s=5.0)
+    assert standins == ["peoplenet"]
+    assert load_model_record(tmp_path / "models", NAME).standin is False
+    assert load_model_record(tmp_path / "models", "peoplenet").standin is True
+    assert any("NGC model installed" in line for line in said)
+    assert any("peoplenet: NGC not reachable" in line for line in said)
+    requests = len(server.ranges)
+    fetch_or_standin([NAME], tmp_path / "models", said.append, manifest_dir=manifests)
+    assert len(server.ranges) == requests  # installed and verified: not downloaded again

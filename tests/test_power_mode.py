@@ -105,12 +105,17 @@ def test_conf_without_modes_is_refused() -> None:
         load_table("< PARAM TYPE=FILE NAME=CPU_ONLINE >\n< PM_CONFIG DEFAULT=0 >\n")
 
 
-def fake_nvpmodel(tmp_path: Path, exit_code: int = 0) -> Path:
-    """FAKE nvpmodel: records its arguments instead of writing Jetson clocks."""
+def fake_nvpmodel(tmp_path: Path, exit_code: int = 0, output: str = "",
+                  status_id: str = "$2") -> Path:
+    """FAKE nvpmodel: records its arguments and, like the real one, writes the new mode to
+    its status file (pmode:000N) instead of writing Jetson clocks."""
     script = tmp_path / "nvpmodel"
     script.write_text(
         "#!/bin/sh\n# FAKE nvpmodel for tests: records arguments, touches no hardware\n"
-        f'echo "$@" >> "{tmp_path}/nvpmodel.calls"\necho "NVPM: set $2"\nexit {exit_code}\n',
+        f'echo "$@" >> "{tmp_path}/nvpmodel.calls"\necho "NVPM: set $2"\n'
+        + (f"printf '%s\\n' '{output}'\n" if output else "")
+        + f'printf "pmode:%04d fmode:quiet\\n" {status_id} > "{tmp_path}/nvpmodel.status"\n'
+        f"exit {exit_code}\n",
         encoding="utf-8",
     )
     script.chmod(0o755)
@@ -133,6 +138,8 @@ def run_helper(tmp_path: Path, conf: Path, nvpmodel: Path) -> subprocess.Complet
             str(tmp_path / "result"),
             "--nvpmodel",
             str(nvpmodel),
+            "--status-file",
+            str(tmp_path / "nvpmodel.status"),
         ],
         capture_output=True,
         text=True,
@@ -212,3 +219,19 @@ def test_cli_lists_and_requests(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main([*common, "request", "MAXN"]) == ExitCode.CONFIG
     assert "no power mode named 'MAXN'" in capsys.readouterr().err
     assert main(["power-mode", "--conf", str(tmp_path / "none.conf"), "list"]) == 66
+
+
+@pytest.mark.parametrize("output,status_id,why", [
+    ("NVPM ERROR: request for bad power mode 1", "$2", "nvpmodel reported: NVPM ERROR"),
+    ("NVPM WARN: Reboot required for changing to this power mode: 1", "0", "needs a reboot"),
+    ("", "0", "says mode 0 after the change, not 1"),
+])
+def test_helper_trusts_output_and_status_file_not_the_exit_code(
+        tmp_path: Path, output: str, status_id: str, why: str) -> None:
+    nvpmodel = fake_nvpmodel(tmp_path, output=output, status_id=status_id)  # exits 0
+    write_request(tmp_path / "req", "5W", load_table(NANO_CONF.read_text(encoding="utf-8")))
+    code = apply_request(tmp_path / "req", NANO_CONF, tmp_path / "result", str(nvpmodel),
+                         status_path=tmp_path / "nvpmodel.status")
+    assert code == 69
+    result = read_result(tmp_path / "result")
+    assert result is not None and not result.applied and why in (result.error or "")

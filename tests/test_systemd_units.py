@@ -100,6 +100,9 @@ def test_privileges_and_devices() -> None:
     assert {"/dev/nvhost-ctrl", "/dev/nvhost-ctrl-gpu", "/dev/nvhost-gpu", "/dev/nvmap"} <= allowed
     assert {"/dev/nvgpu/igpu0/ctrl", "/dev/nvgpu/igpu0/channel", "/dev/nvgpu/igpu0/as"} <= allowed
     assert {"/dev/nvhost-nvdla0", "/dev/nvhost-nvdla1", "char-video4linux"} <= allowed
+    # JetPack 6 on Orin: CUDA also opens the display driver's nodes and the DRM render node
+    assert {"/dev/nvidiactl", "/dev/nvidia0", "/dev/nvidia-modeset",
+            "/dev/dri/renderD128", "char-drm"} <= allowed
     assert not any("*" in path for path in allowed if path.startswith("/dev/"))  # no globs
     assert "ExecStartPre" not in unit  # nothing runs as root before the agent
     helper = directives(HELPER)

@@ -82,9 +82,11 @@ def test_batch_capped_by_manifest_and_profile_shapes() -> None:
     settings = decide_build_settings(profile("agx_orin"), load_manifest("reidentificationnet"),
                                      XAVIER_CAPS)
     manifest = load_manifest("reidentificationnet")
-    assert settings.batch_max == min(16, manifest.max_batch)
+    wished = profile("agx_orin").model("reidentificationnet").batch_max
+    assert settings.batch_max == min(wished, manifest.max_batch)
     summary = describe(settings)
     assert summary["batch_max"] == settings.batch_max
+    assert summary["batch_min"] == summary["batch_opt"] == settings.batch_max  # DLA: static
 
 
 def test_unlisted_model_gets_safe_defaults() -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from edge_agent.device.identity import CPU_ONLY, DeviceIdentity
 from edge_agent.device.profiles import ProfileChoice
 from edge_agent.inference.tensorrt_cache import EngineCache, check_file
+from edge_agent.inference.tensorrt_version import same_release
 
 HOT_C = 85.0  # Orin/Xavier start throttling in the high 80s °C; UNCONFIRMED exact trip points
 
@@ -64,6 +65,61 @@ def telemetry_checks(snapshot: dict) -> List[Check]:  # type: ignore[type-arg]
     return checks
 
 
+def software_checks(identity: DeviceIdentity, wants_tensorrt: bool,
+                    root: Path = Path("/")) -> List[Check]:
+    """numpy vs the system's compiled modules; on the TensorRT path also TensorRT's version
+    (minimum, package vs module) and the CUDA binding - all before any engine build."""
+    from edge_agent.device import python_env
+    from edge_agent.inference import tensorrt_cuda, tensorrt_version
+
+    checks: List[Check] = []
+    venv, system = python_env.numpy_versions(root)
+    problem = python_env.numpy_problem(venv, system)
+    checks.append(Check("numpy", "fail", f"{problem}; fix: {python_env.numpy_fix()}")
+                  if problem else Check("numpy", "ok", f"numpy {venv}" + (
+                      f" (system {system})" if system else "")))
+    if not wants_tensorrt:
+        return checks
+    module = _tensorrt_module_version()
+    installed = identity.tensorrt or module
+    refusal = tensorrt_version.refusal(installed) if installed else ""
+    if refusal:
+        checks.append(Check("tensorrt version", "fail", refusal))
+    elif module and identity.tensorrt and not tensorrt_version.same_release(
+            module, identity.tensorrt):
+        checks.append(Check("tensorrt version", "fail", f"the tensorrt module is {module} but "
+                            f"the installed package is {identity.tensorrt}: a second TensorRT "
+                            "shadows JetPack's (remove the pip one from the venv)"))
+    elif installed:
+        checks.append(Check("tensorrt version", "ok", f"TensorRT {installed}"
+                            + (f" (module {module})" if module and module != installed else "")))
+    probe = tensorrt_cuda.probe()
+    checks.append(Check("cuda binding", "ok" if probe.ok else "fail", probe.detail))
+    return checks
+
+
+def _tensorrt_module_version() -> str:
+    """`tensorrt.__version__` ('' when it does not import)."""
+    try:
+        import importlib
+
+        return str(importlib.import_module("tensorrt").__version__)
+    except Exception:  # noqa: BLE001 - a broken install is reported by the version line
+        return ""
+
+
+def _dla_text(header: Dict[str, object], key: Dict[str, object]) -> str:
+    """'dla core 0: 12 layer(s) on the DLA' etc. for one engine header."""
+    core = key.get("dla_core")
+    if not isinstance(core, int) or core < 0:
+        return "GPU"
+    layers = header.get("dla_layers")
+    if not isinstance(layers, int):
+        return f"dla core {core}: DLA layer count unknown (engine built before it was recorded)"
+    return f"dla core {core}: {layers} layer(s) on the DLA" + (
+        " — everything fell back to the GPU" if layers == 0 else "")
+
+
 def engine_checks(cache_dir: Path, device_id: str, tensorrt: str) -> List[Check]:
     """Engines in the cache: intact and built for this device and TensorRT version?"""
     cache = EngineCache(cache_dir)
@@ -77,14 +133,18 @@ def engine_checks(cache_dir: Path, device_id: str, tensorrt: str) -> List[Check]
             checks.append(Check("engine", "warn", f"{entry.path.name}: {entry.status} "
                                 f"({entry.detail}); `edge-agent engines clean` removes it"))
             continue
-        key = entry.header["key"] if entry.header else {}
+        header = entry.header or {}
+        key = header.get("key", {})
         assert isinstance(key, dict)
-        here = key.get("device") == device_id and key.get("tensorrt_version") == tensorrt
+        here = key.get("device") == device_id and same_release(
+            str(key.get("tensorrt_version", "")), tensorrt)
         valid_here += 1 if here else 0
+        dla = _dla_text(header, key)
+        fell_back = "fell back" in dla
         checks.append(Check(
-            "engine", "ok" if here else "warn",
+            "engine", "ok" if here and not fell_back else "warn",
             f"{entry.path.name}: {key.get('model_name')} {key.get('precision')} "
-            f"batch {key.get('batch_max')} dla {key.get('dla_core')}"
+            f"batch {key.get('batch_min', '?')}..{key.get('batch_max')} {dla}"
             + ("" if here else f" — built for {key.get('device')} / TensorRT "
                f"{key.get('tensorrt_version')}, not valid here")))
     summary = Check("engines", "ok" if valid_here else "warn",

@@ -99,8 +99,11 @@ def parse_compatible(data: str) -> Tuple[str, ...]:
 
 def classify(compatible: Tuple[str, ...]) -> Tuple[str, str, str, bool]:
     """(kind, module, soc, super) from compatible entries; kind UNKNOWN_JETSON if unrecognised."""
-    soc = next((c.split(",", 1)[1] for c in reversed(compatible)
-                if c.startswith("nvidia,tegra")), "")
+    # Orin lists `nvidia,tegra234` and then the family entry `nvidia,tegra23x` (jetson-facts.md,
+    # NVIDIA/jetson-gpio issue 125): the SoC is the all-digit entry; the family one is only a
+    # fallback for a tree that has nothing else.
+    tegra = [c.split(",", 1)[1] for c in compatible if c.startswith("nvidia,tegra")]
+    soc = next((t for t in tegra if t[len("tegra"):].isdigit()), tegra[-1] if tegra else "")
     for entry in compatible:
         match = _MODULE_RE.search(entry)
         if not match:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Dict, List, Mapping, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -43,6 +43,12 @@ class HotSwapBackend:
         """The same label without the lock (one attribute read): telemetry and the status
         line must not wait for a batch in progress (inference.serving)."""
         return self._label
+
+    @property
+    def dla_layers(self) -> Optional[int]:
+        """Layers on the DLA of the backend serving now (tensorrt_backend.dla_layers_of)."""
+        value = getattr(self._current, "dla_layers", None)
+        return value if isinstance(value, int) else None
 
     def relabel(self, label: str) -> None:
         """Change the label only, e.g. to 'onnxruntime-cpu' when the engine build failed."""

@@ -9,6 +9,7 @@ ORT's own messages do not say which of several loaded models failed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -54,12 +55,34 @@ def _to_spec(node: Any) -> TensorSpec:
     return TensorSpec(name=node.name, dtypes=(numpy_dtype_name(node.type),), shape=tuple(dims))
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a systemd CPUAffinity=)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_counts(requested: int, cpus: int) -> Tuple[int, int]:
+    """(intra-op, inter-op) thread counts, both explicit.
+
+    With intra_op_num_threads left at 0 ONNX Runtime sizes its pool itself and pins each
+    thread to a core with pthread_setaffinity_np; under the unit's `SystemCallFilter=
+    ~@resources` that call fails with EPERM and ORT logs an error per thread ("Specify the
+    number of threads explicitly so the affinity is not set", onnxruntime
+    core/platform/posix/env.cc). An explicit count means no pinning. Inter-op is 1: the models
+    run sequentially (ORT_SEQUENTIAL is the default execution mode).
+    """
+    return (requested if requested > 0 else max(1, cpus)), 1
+
+
 class OnnxRuntimeBackend:
     """An ONNX model loaded in an ONNX Runtime InferenceSession (implements InferenceBackend).
 
     `providers` are ORT execution provider names in priority order (empty = CPU); each must be
-    available in the installed onnxruntime build. `threads` > 0 pins intra-op threads (useful
-    when several models share a small CPU); 0 lets ORT use every core.
+    available in the installed onnxruntime build. `threads` > 0 sets the intra-op threads
+    (useful when several models share a small CPU); 0 means one per usable core. Either way
+    the count is passed explicitly, so ORT never pins threads (see thread_counts).
     """
 
     def __init__(self, model_path: Path, providers: Sequence[str], threads: int = 0) -> None:
@@ -86,8 +109,8 @@ class OnnxRuntimeBackend:
                 "`edge-agent models standin <name> --out <dir>`",
             )
         options = onnxruntime.SessionOptions()
-        if threads > 0:
-            options.intra_op_num_threads = threads
+        self.thread_counts = thread_counts(threads, usable_cpus())
+        options.intra_op_num_threads, options.inter_op_num_threads = self.thread_counts
         # Worker threads that spin while idle steal the CPU that capture and preprocessing
         # need on a 2- to 6-core Jetson; blocking waits cost ~1 ms per run and leave it free.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

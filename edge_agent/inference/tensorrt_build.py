@@ -5,7 +5,9 @@ own thread; the running pipeline keeps whatever backend it has. The new plan is 
 run once on zeros (a smoke inference, outputs checked against the model's contract) and only
 then written to the cache, atomically; a failed build or smoke test leaves every existing engine
 file as it was. Progress comes from TensorRT's IProgressMonitor where the binding has one, and
-as elapsed-time lines otherwise. `stop()` cancels through the monitor (or waits) and joins.
+as elapsed-time lines otherwise. The real toolkit builds in a child process, so `stop()` ends a
+build at once even on TensorRT 8.x (no monitor); the cache header records how many layers
+TensorRT put on the DLA (`dla_layers`, None when its log did not say).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Union
 
 import numpy as np
 from typing_extensions import Protocol
@@ -25,6 +27,7 @@ from edge_agent.device.profiles import DeviceProfile
 from edge_agent.inference.backend import InferenceBackend
 from edge_agent.inference.build_lock import exclusive_build
 from edge_agent.inference.tensorrt_cache import EngineCache, EngineKey
+from edge_agent.inference.tensorrt_placement import BuiltPlan
 from edge_agent.inference.tensorrt_settings import (
     BuildSettings,
     TrtCapabilities,
@@ -47,7 +50,7 @@ class EngineToolkit(Protocol):
     def capabilities(self) -> TrtCapabilities: ...
 
     def build(self, onnx_path: Path, settings: BuildSettings, progress: Progress,
-              cancel: threading.Event) -> bytes: ...
+              cancel: threading.Event) -> Union[bytes, BuiltPlan]: ...
 
     def load(self, plan: bytes) -> InferenceBackend: ...
 
@@ -81,7 +84,8 @@ def plan_build(identity: DeviceIdentity, profile: DeviceProfile, record: ModelRe
         model_name=record.name, model_sha256=record.sha256, device=identity.device_id,
         tensorrt_version=caps.version, precision=settings.precision,
         batch_max=settings.batch_max, dla_core=settings.dla_core,
-        calibration_sha256=settings.calibration_sha256,
+        calibration_sha256=settings.calibration_sha256, gpu_fallback=settings.gpu_fallback,
+        batch_min=settings.batch_min, batch_opt=settings.batch_opt,
     )
     return BuildRequest(record.onnx_path, record.manifest, settings, key)
 
@@ -198,22 +202,27 @@ class EngineBuilder:
                                       name="engine-build-elapsed", daemon=True)
             ticker.start()
         try:
-            plan = self._toolkit.build(request.onnx_path, request.settings, self._progress,
-                                       self._cancel)
+            built = self._toolkit.build(request.onnx_path, request.settings, self._progress,
+                                        self._cancel)
         finally:
             done.set()
             if ticker is not None:
                 ticker.join()
         if self._cancel.is_set():
             raise RuntimeError("cancelled")
+        if not isinstance(built, BuiltPlan):  # a toolkit without placement reporting
+            built = BuiltPlan(built)
+        plan = built.plan
         backend = self._toolkit.load(plan)
         try:
             smoke_test(backend, request)
         finally:
             backend.close()
         elapsed_s = time.monotonic() - started
-        path = self._cache.store(request.key, plan, {"build_s": round(elapsed_s, 1),
-                                                     "built_unix": int(time.time())})
+        extra: Dict[str, object] = {"build_s": round(elapsed_s, 1),
+                                    "built_unix": int(time.time())}
+        extra.update(built.metadata())
+        path = self._cache.store(request.key, plan, extra)
         self._progress(f"engine ready after {elapsed_s:.0f} s: {path}")
         return path
 

@@ -3,7 +3,8 @@
 A TensorRT plan is only valid for the exact TensorRT version and GPU it was built on, and loading a
 foreign or truncated one can crash the process inside the library. So each file carries our own
 header before the plan: a magic, the full cache key (model sha256, device, TensorRT version,
-precision, batch, DLA core, calibration hash) and the plan's sha256 and length. A file is loaded
+precision, batch range, DLA core and GPU fallback, calibration hash) and the plan's sha256
+and length. A file is loaded
 only when magic, key and hash all match; anything else is reported as corrupt or foreign and
 rebuilt, never handed to TensorRT. File names carry a digest of the key, so engines for several
 settings coexist and the last good one stays until its replacement passed a smoke inference.
@@ -39,6 +40,9 @@ class EngineKey:
     batch_max: int
     dla_core: int
     calibration_sha256: str = ""
+    gpu_fallback: bool = True
+    batch_min: int = 1
+    batch_opt: int = 1
 
     def digest(self) -> str:
         """16 hex digits of the sha256 of the canonical key."""

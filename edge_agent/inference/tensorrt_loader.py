@@ -45,8 +45,12 @@ def load_cached_engine(toolkit: EngineToolkit, cache: EngineCache, request: Buil
     if plan is None:
         verdict = cache.check(request.key)
         raise RuntimeError(f"engine {verdict.path.name} is {verdict.status} ({verdict.detail})")
+    header = cache.check(request.key).header or {}
+    dla_layers = header.get("dla_layers")
     backend = TensorRtBackend(toolkit.load(plan), request.settings.batch_max,
-                              cache.path_for(request.key).name)
+                              cache.path_for(request.key).name,
+                              batch_min=request.settings.batch_min,
+                              dla_layers=dla_layers if isinstance(dla_layers, int) else None)
     try:
         check_contract(backend.inputs, backend.outputs, manifest)
     except Exception:
@@ -62,9 +66,10 @@ def open_tensorrt(toolkit: EngineToolkit, cache: EngineCache, request: BuildRequ
     verdict = cache.check(request.key)
     if verdict.valid:
         backend = load_cached_engine(toolkit, cache, request, manifest)
-        logger.info("%s: TensorRT engine %s (%s, batch <= %d, dla %d)", manifest.name,
-                    verdict.path, request.settings.precision, request.settings.batch_max,
-                    request.settings.dla_core)
+        logger.info("%s: TensorRT engine %s (%s, batch %d..%d, dla core %d, %s layer(s) on "
+                    "the DLA)", manifest.name, verdict.path, request.settings.precision,
+                    request.settings.batch_min, request.settings.batch_max,
+                    request.settings.dla_core, getattr(backend, "dla_layers", None))
         return backend
     if verdict.status in ("corrupt", "foreign"):
         logger.warning("%s: cached engine %s is %s (%s); it will be rebuilt, never loaded",

@@ -71,6 +71,8 @@ class BuildSettings:
     workspace_bytes: int
     batch_max: int
     inputs: Tuple[InputProfile, ...]
+    batch_min: int = 1
+    batch_opt: int = 1
     calibration_cache: Optional[Path] = None
     calibration_sha256: str = ""
     notes: Tuple[str, ...] = field(default_factory=tuple)
@@ -134,7 +136,15 @@ def decide_build_settings(profile: DeviceProfile, manifest: ModelManifest,
     if batch_max < wish.batch_max:
         notes.append(f"batch_max {wish.batch_max} capped to the model's max_batch {batch_max}")
     batch = (min(wish.batch_min, batch_max), min(wish.batch_opt, batch_max), batch_max)
+    if dla_core >= 0 and (batch[0] != batch_max or batch[1] != batch_max):
+        # "DLA layer restrictions" (TensorRT developer guide, Working with DLA): a DLA
+        # engine needs min == opt == max in its profile; with a range TensorRT silently runs
+        # every layer on the GPU. So the batch is fixed and short batches are padded.
+        notes.append(f"DLA needs a static shape: batch fixed at {batch_max} (was "
+                     f"{batch[0]}..{batch_max}); shorter batches are padded")
+        batch = (batch_max, batch_max, batch_max)
     inputs, batch_max = _input_profiles(manifest, batch)
+    batch_min, batch_opt = inputs[0].min_shape[0], inputs[0].opt_shape[0]
     workspace_mib = wish.workspace_mib or profile.workspace_mib
     use_cache = calibration_cache if precision == "int8" else None
     return BuildSettings(
@@ -145,6 +155,8 @@ def decide_build_settings(profile: DeviceProfile, manifest: ModelManifest,
         workspace_bytes=workspace_mib * MIB,
         batch_max=batch_max,
         inputs=inputs,
+        batch_min=batch_min,
+        batch_opt=batch_opt,
         calibration_cache=use_cache,
         calibration_sha256=calibration_hash(use_cache),
         notes=tuple(notes),
@@ -156,7 +168,8 @@ def describe(settings: BuildSettings) -> Dict[str, object]:
     return {
         "model": settings.model_name, "precision": settings.precision,
         "dla_core": settings.dla_core, "gpu_fallback": settings.gpu_fallback,
-        "workspace_mib": settings.workspace_bytes // MIB, "batch_max": settings.batch_max,
+        "workspace_mib": settings.workspace_bytes // MIB, "batch_min": settings.batch_min,
+        "batch_opt": settings.batch_opt, "batch_max": settings.batch_max,
         "inputs": {i.name: [list(i.min_shape), list(i.opt_shape), list(i.max_shape)]
                    for i in settings.inputs},
         "notes": list(settings.notes),

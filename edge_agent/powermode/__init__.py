@@ -16,3 +16,4 @@ RESULT_DIR = "/var/lib/edge-agent-power"
 RESULT_NAME = "result.json"
 CONF_PATH = "/etc/nvpmodel.conf"
 NVPMODEL_PATH = "/usr/sbin/nvpmodel"
+STATUS_PATH = "/var/lib/nvpmodel/status"  # nvpmodel's record of the active mode

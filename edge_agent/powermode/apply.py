@@ -7,6 +7,13 @@ following symlinks and reads at most a few bytes, validates the ID against
 result.json atomically into its own root-owned state directory, which the agent may read.
 Exit codes follow edge_agent.errors.ExitCode: 0 applied, 65 refused request, 66 no conf or
 no request, 69 nvpmodel missing or failed.
+
+nvpmodel's exit code is not enough: it prints `NVPM ERROR: ...` and may still exit 0, and a
+mode that needs a reboot prints `NVPM WARN: Reboot required for changing to this power mode`
+and, with stdin closed, does not switch. jetson_stats refuses a change whose output holds
+"NVPM ERROR" (rbonghi/jetson_stats jtop/core/nvpmodel.py, set_mode), and so does this helper;
+then it re-reads /var/lib/nvpmodel/status (`pmode:0002 ...`) and calls the change applied only
+when that file names the requested ID.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+from edge_agent.device.nvpmodel import parse_status_file
 from edge_agent.errors import ExitCode
 from edge_agent.powermode import (
     CONF_PATH,
@@ -29,6 +37,7 @@ from edge_agent.powermode import (
     REQUEST_NAME,
     RESULT_DIR,
     RESULT_NAME,
+    STATUS_PATH,
 )
 from edge_agent.powermode.validate import (
     MAX_REQUEST_BYTES,
@@ -89,12 +98,34 @@ def write_result(directory: Path, result: Dict[str, object]) -> None:
     temporary.replace(target)
 
 
+def judge_output(output: str) -> str:
+    """Why nvpmodel's output shows the change did not happen ('' when it shows no problem)."""
+    lines = [line.strip() for line in output.splitlines()]
+    if any("reboot required" in line.lower() for line in lines):
+        return "this mode needs a reboot; nvpmodel did not switch (change it by hand and reboot)"
+    errors = [line for line in lines if "NVPM ERROR" in line]
+    return f"nvpmodel reported: {'; '.join(errors)}" if errors else ""
+
+
+def confirm_status(status_path: Path, mode_id: int) -> str:
+    """Why the status file contradicts the change ('' when it confirms it)."""
+    try:
+        text = status_path.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        return f"cannot re-read {status_path} to confirm: {err.strerror}"
+    current = parse_status_file(text)
+    if current != mode_id:
+        return f"{status_path} says mode {current} after the change, not {mode_id}"
+    return ""
+
+
 def apply_request(
     request_dir: Path,
     conf_path: Path,
     result_dir: Path,
     nvpmodel: str = NVPMODEL_PATH,
     runner: NvpmodelRunner = run_nvpmodel,
+    status_path: Path = Path(STATUS_PATH),
 ) -> int:
     """Validate and apply the pending request; returns the exit code and writes result.json."""
     result: Dict[str, object] = {"at_s": time.time(), "applied": False}
@@ -121,6 +152,10 @@ def apply_request(
         if returncode != 0:
             code = ExitCode.UNAVAILABLE
             raise PowerModeRequestError(f"nvpmodel -m {mode.id} exited {returncode}")
+        problem = judge_output(output) or confirm_status(status_path, mode.id)
+        if problem:
+            code = ExitCode.UNAVAILABLE
+            raise PowerModeRequestError(problem)
         result["applied"] = True
         code = ExitCode.OK
     except PowerModeRequestError as err:
@@ -138,8 +173,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--conf", type=Path, default=Path(CONF_PATH))
     parser.add_argument("--result-dir", type=Path, default=Path(RESULT_DIR))
     parser.add_argument("--nvpmodel", default=NVPMODEL_PATH)
+    parser.add_argument("--status-file", type=Path, default=Path(STATUS_PATH))
     args = parser.parse_args(argv)
-    return apply_request(args.request_dir, args.conf, args.result_dir, args.nvpmodel)
+    return apply_request(args.request_dir, args.conf, args.result_dir, args.nvpmodel,
+                         status_path=args.status_file)
 
 
 if __name__ == "__main__":
