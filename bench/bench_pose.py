@@ -26,7 +26,7 @@ from typing import Callable, Dict, List
 import numpy as np
 
 from edge_agent.models import reid
-from edge_agent.models.bodypose3d import build_pose_batch, decode_pose25d
+from edge_agent.pose.bodypose3d import build_pose_batch, decode_pose25d
 from edge_agent.pose.normalise import sequence_tensor
 from edge_agent.pose.sequence import SkeletonSequence
 from edge_agent.pose.synthetic import synthesize

@@ -34,15 +34,15 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge_agent.agent.daemon import Agent
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import ensure_sample
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
-from edge_agent.daemon import Agent
+from edge_agent.demo.local_broker import LocalBroker
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
-from edge_agent.local_broker import LocalBroker
 from edge_agent.models import semseg
 from edge_agent.models.standin import write_standin
-from edge_agent.runner import run_agent
+from edge_agent.service.console import StatusLine
+from edge_agent.settings.config_file import load_settings
 
 MODEL = "peoplesemsegnet_shuffleseg"
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ Edge = Tuple[str, str]
 
 
 def node_of(module: str, root: str) -> str:
-    """'edge_agent.runtime.worker' -> 'runtime'; 'edge_agent.daemon' -> 'daemon'."""
+    """'edge_agent.runtime.worker' -> 'runtime'; 'edge_agent.errors' -> 'errors'."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 and parts[0] == root else root
 

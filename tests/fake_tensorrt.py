@@ -15,9 +15,9 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from edge_agent.inference.backend import TensorSpec
 from edge_agent.inference.tensorrt_settings import BuildSettings, TrtCapabilities
 from edge_agent.models.manifest import ModelManifest
+from edge_agent.models.tensor_spec import TensorSpec
 
 
 class FakeEngine:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from edge_agent.local_broker import free_port
+from edge_agent.demo.local_broker import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"

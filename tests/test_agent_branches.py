@@ -10,13 +10,13 @@ import pytest
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Subscriber
 
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.cli import main
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
+from edge_agent.cli.main import main
 from edge_agent.errors import ExitCode
 from edge_agent.models.standin import write_standin
-from edge_agent.runner import run_agent
+from edge_agent.service.console import StatusLine
+from edge_agent.settings.config_file import load_settings
 
 
 def config(tmp_path: Path, port: int, semseg: bool, tracking: bool) -> Path:

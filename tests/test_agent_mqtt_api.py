@@ -14,12 +14,12 @@ from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Subscriber
 from test_agent_end_to_end import DEVICE, agent_config
 
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
 from edge_agent.events.payloads import MaskEvent, StatusPayload
 from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
-from edge_agent.runner import run_agent
+from edge_agent.service.console import StatusLine
+from edge_agent.settings.config_file import load_settings
 
 ROOT = f"edge-agent/{DEVICE}"
 

@@ -11,12 +11,12 @@ from typing import List
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Received, Subscriber
 
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
 from edge_agent.models.standin import write_standin
 from edge_agent.pipeline.status import format_status_line
-from edge_agent.runner import run_agent
+from edge_agent.service.console import StatusLine
+from edge_agent.settings.config_file import load_settings
 
 DEVICE = "track-dev"
 ROOT = f"edge-agent/{DEVICE}"

@@ -28,7 +28,7 @@ from edge_agent.calibration.quantize import (
 )
 from edge_agent.calibration.store import model_tensor_names, select_calibration, validate_cache
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.errors import ExitCode
 from edge_agent.models import reid
 from edge_agent.models.manifest import load_manifest

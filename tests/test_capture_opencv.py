@@ -13,9 +13,10 @@ import pytest
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.capture.source import create_source, mask_url, parse_camera_url
+from edge_agent.capture.source import create_source
 from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.settings import CameraSettings
+from edge_agent.settings.camera_url import mask_url, parse_camera_url
 
 W, H = 64, 48
 

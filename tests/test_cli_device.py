@@ -15,7 +15,7 @@ from jetson_tree import agx_orin_tree, write
 from mosquitto_broker import MosquittoBroker, free_port
 
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.inference.tensorrt_cache import EngineCache, EngineKey
 from edge_agent.models.standin import write_standin
 
@@ -182,7 +182,7 @@ def test_cpu_path_never_imports_gpu_libraries(tmp_path: Path, broker: MosquittoB
     cfg = config(tmp_path, broker.port, clip, on_eof="loop")  # 2 s of inference
     probe = (
         "import sys\n"
-        "from edge_agent.cli import main\n"
+        "from edge_agent.cli.main import main\n"
         f"codes = [main(['run', '--config', {str(cfg)!r}, '--duration-s', '2']),\n"
         f"         main(['doctor', '--config', {str(cfg)!r}, '--engine-dir', {str(tmp_path)!r}]),\n"
         f"         main(['engines', '--engine-dir', {str(tmp_path)!r}, 'list'])]\n"

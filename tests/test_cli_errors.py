@@ -10,7 +10,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.errors import ExitCode
 from edge_agent.models.standin import write_standin
 

@@ -9,10 +9,11 @@ from typing import Iterator, List
 import pytest
 
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.cli import _build_parser, main
-from edge_agent.config_file import check_file, load_settings
+from edge_agent.cli.main import _build_parser, main
 from edge_agent.errors import ExitCode
 from edge_agent.models.standin import write_standin
+from edge_agent.service.startup_checks import check_file
+from edge_agent.settings.config_file import load_settings
 
 
 def config(tmp_path: Path, body: str) -> Path:

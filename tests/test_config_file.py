@@ -7,9 +7,10 @@ from typing import Any, Dict, List
 
 import pytest
 
-from edge_agent.config_file import ConfigInvalid, check_file, format_loc, load_settings
 from edge_agent.errors import ConfigError, ExitCode
+from edge_agent.service.startup_checks import check_file
 from edge_agent.settings import AgentSettings
+from edge_agent.settings.config_file import ConfigInvalid, format_loc, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "agent.example.toml"
 

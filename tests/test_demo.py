@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.errors import ExitCode
 
 
@@ -41,7 +41,7 @@ def test_demo_rejects_bad_clip_and_broker(
 
 
 def test_the_picture_label_fits_a_small_frame() -> None:
-    from edge_agent.demo_render import _text_width, draw_label, fit_lines
+    from edge_agent.demo.render import _text_width, draw_label, fit_lines
 
     parts = ["seq 12 people 3.4%", "2 tracks (frame 40, mask frame 41)", "(STAND-IN model)"]
     lines = fit_lines(parts, 700, 0.7)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.eval.reid_eval import evaluate as reid_evaluate
 from edge_agent.eval.reid_eval import parse_market_name
 from edge_agent.models.standin import write_standin

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edge_agent.errors import EdgeAgentError
-from edge_agent.inference.backend import TensorSpec
 from edge_agent.inference.hot_swap import HotSwapBackend
+from edge_agent.models.tensor_spec import TensorSpec
 
 
 class Recorder:

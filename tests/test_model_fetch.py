@@ -14,7 +14,7 @@ from typing import Dict, Iterator, List, Optional
 
 import pytest
 
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.errors import ModelContractError, ServiceUnavailableError
 from edge_agent.models.fetch import fetch_model
 from edge_agent.models.manifest import find_manifest_path, load_manifest
@@ -211,7 +211,7 @@ def test_zip_without_the_model_file(tmp_path: Path, server: Server) -> None:
 
 def test_fetch_or_standin_uses_ngc_where_reachable(tmp_path: Path, server: Server,
                                                    onnx_bytes: bytes) -> None:
-    from edge_agent.local_broker import free_port
+    from edge_agent.demo.local_broker import free_port
     from edge_agent.models.fetch import fetch_or_standin
 
     manifests = tmp_path / "manifests"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Dict
 
-from edge_agent.native_threads import THREAD_VARIABLES, limit_native_threads
+from edge_agent.runtime.native_threads import THREAD_VARIABLES, limit_native_threads
 
 
 def test_defaults_to_one_and_keeps_what_is_set() -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.errors import ExitCode
 
 

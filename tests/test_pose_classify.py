@@ -18,7 +18,6 @@ from edge_agent.events.pose_payloads import (
     pose_payload_schemas,
     zone_count_payloads,
 )
-from edge_agent.models.poseclass import check_label_count, predict, softmax
 from edge_agent.pose.hysteresis import ClassHysteresis
 from edge_agent.pose.joints import (
     COCO17_FROM_NVIDIA,
@@ -33,6 +32,7 @@ from edge_agent.pose.pose_events import (
     pose_change,
     zone_pose_counts,
 )
+from edge_agent.pose.poseclass import check_label_count, predict, softmax
 from edge_agent.settings.pose import PoseSettings, check_pose_needs_tracking
 
 LABELS = ["sitting_down", "getting_up", "sitting", "standing", "walking", "jumping"]

@@ -12,8 +12,8 @@ import pytest
 from edge_agent.errors import ModelContractError
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
 from edge_agent.models.manifest import load_manifest
-from edge_agent.models.poseclass import check_label_count
 from edge_agent.models.standin import write_standin
+from edge_agent.pose.poseclass import check_label_count
 from edge_agent.pose.render import RenderPerson, draw_people
 from edge_agent.pose.steps import PoseFrame, classify_due, estimate_poses
 from edge_agent.pose.track_book import PoseBookConfig, PoseTrackBook

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.errors import ExitCode
 from edge_agent.models.standin import write_standin
 from edge_agent.pose import linear_probe

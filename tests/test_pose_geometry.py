@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edge_agent.errors import ModelContractError
-from edge_agent.models.bodypose3d import (
+from edge_agent.pose.bodypose3d import (
     MEAN_LIMB_LENGTHS_MM,
     SCALE_NORMALIZED_MEAN_LIMB_LENGTHS,
     build_pose_batch,

@@ -7,8 +7,8 @@ from typing import List, Sequence, Tuple
 import numpy as np
 import pytest
 
-from edge_agent.models.bodypose3d import DecodedPoses
-from edge_agent.models.poseclass import PosePrediction
+from edge_agent.pose.bodypose3d import DecodedPoses
+from edge_agent.pose.poseclass import PosePrediction
 from edge_agent.pose.sequence import SkeletonSequence
 from edge_agent.pose.synthetic import synthesize
 from edge_agent.pose.synthetic_dataset import project_25d

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.device.nvpmodel import parse_nvpmodel_conf, parse_nvpmodel_verbose
 from edge_agent.errors import ExitCode
 from edge_agent.powermode.apply import apply_request

@@ -10,8 +10,8 @@ import pytest
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Subscriber
 
+from edge_agent.agent.daemon import Agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.daemon import Agent
 from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.models.standin import write_standin
 from edge_agent.service.reload import plan_reload, reload_from_file
@@ -100,7 +100,7 @@ def _camera(camera_id: str, clip: Path) -> str:
 def test_live_camera_swap_keeps_the_mqtt_session(tmp_path: Path, broker: MosquittoBroker) -> None:
     clip = tmp_path / "clip.avi"
     write_synthetic_clip(clip, width=160, height=120, fps=10, seconds=1.0)
-    from edge_agent.config_file import load_settings
+    from edge_agent.settings.config_file import load_settings
 
     path = _config(tmp_path, broker.port, _camera("cam1", clip))
     agent = Agent(load_settings(path))

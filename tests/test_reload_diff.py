@@ -14,10 +14,10 @@ from typing import List
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Received, Subscriber
 
+from edge_agent.agent.daemon import Agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.daemon import Agent
 from edge_agent.models.standin import write_standin
+from edge_agent.settings.config_file import load_settings
 
 DEVICE = "diff-dev"
 ROOT = f"edge-agent/{DEVICE}"

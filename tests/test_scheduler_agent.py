@@ -22,12 +22,12 @@ from jetson_tree import agx_orin_tree, write
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Subscriber
 
+from edge_agent.agent.daemon import Agent
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
-from edge_agent.daemon import Agent
 from edge_agent.models.standin import write_standin
-from edge_agent.runner import run_agent
+from edge_agent.service.console import StatusLine
+from edge_agent.settings.config_file import load_settings
 
 DEVICE = "sched-dev"
 ROOT = f"edge-agent/{DEVICE}"

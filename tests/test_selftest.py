@@ -10,7 +10,7 @@ import pytest
 from fake_tensorrt_lib import FakeState, install
 
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.cli import main
+from edge_agent.cli.main import main
 from edge_agent.device.identity import DeviceIdentity
 from edge_agent.device.nvpmodel import ModeTable, PowerMode
 from edge_agent.device.profiles import load_profiles

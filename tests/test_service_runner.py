@@ -21,20 +21,20 @@ import pytest
 from mosquitto_broker import MosquittoBroker
 from notify_socket import NotifyListener
 
+from edge_agent.agent.daemon import Agent, semseg_model_name
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
-from edge_agent.daemon import Agent, semseg_model_name
 from edge_agent.errors import ExitCode
-from edge_agent.inference.backend import TensorSpec
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
 from edge_agent.models.standin import write_standin
 from edge_agent.models.store import load_model_record
+from edge_agent.models.tensor_spec import TensorSpec
 from edge_agent.pipeline.semseg_engine import SemSegEngine
-from edge_agent.runner import run_agent
+from edge_agent.service.console import StatusLine
 from edge_agent.service.lifecycle import ServiceLifecycle
 from edge_agent.service.notify import SocketNotifier
 from edge_agent.settings import AgentSettings
+from edge_agent.settings.config_file import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

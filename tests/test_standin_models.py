@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from edge_agent.errors import ConfigError
-from edge_agent.inference.backend import TensorSpec
 from edge_agent.inference.contract import check_contract
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
 from edge_agent.models.manifest import ModelManifest, load_manifest
 from edge_agent.models.standin import STANDIN_NAMES, write_standin
+from edge_agent.models.tensor_spec import TensorSpec
 
 CPU = ["CPUExecutionProvider"]
 

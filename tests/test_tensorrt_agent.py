@@ -22,9 +22,8 @@ from jetson_tree import agx_orin_tree
 from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Subscriber
 
+from edge_agent.agent.daemon import Agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.daemon import Agent
 from edge_agent.device.tuning import detect_device
 from edge_agent.errors import ModelContractError
 from edge_agent.frames import Frame
@@ -37,6 +36,7 @@ from edge_agent.models.store import load_model_record
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.semseg_tensorrt import load_tensorrt_semseg
 from edge_agent.settings import AgentSettings
+from edge_agent.settings.config_file import load_settings
 
 NAME = "peoplesemsegnet_shuffleseg"
 
@@ -235,7 +235,7 @@ def test_doctor_lists_engines_valid_here_from_the_configs_engine_dir(
     from jetson_tree import write
     from mosquitto_broker import free_port
 
-    from edge_agent.cli import main
+    from edge_agent.cli.main import main
 
     write(root, "/var/lib/dpkg/status",
           "Package: tensorrt\nStatus: install ok installed\nVersion: 8.5.2.2-1+cuda11.4\n")

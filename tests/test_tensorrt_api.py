@@ -180,7 +180,7 @@ def test_run_refuses_the_tensorrt_path_without_a_cuda_binding_in_one_line(
     import sys
 
     from edge_agent.capture.sample_footage import write_synthetic_clip
-    from edge_agent.cli import main
+    from edge_agent.cli.main import main
     from edge_agent.models.standin import write_standin
 
     install(monkeypatch)  # TensorRT 8.5.2 is there ...

@@ -22,9 +22,8 @@ from mosquitto_broker import MosquittoBroker
 from mqtt_subscriber import Received, Subscriber
 from test_tensorrt_agent import wait_until
 
+from edge_agent.agent.daemon import Agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.daemon import Agent
 from edge_agent.device.tuning import detect_device
 from edge_agent.frames import Frame
 from edge_agent.inference.tensorrt_build import BuildRequest, EngineBuilder, plan_build
@@ -36,6 +35,7 @@ from edge_agent.pipeline.people_engine import PeopleEngine
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot, format_status_line
 from edge_agent.settings import AgentSettings
+from edge_agent.settings.config_file import load_settings
 
 MODELS = ("peoplenet", "reidentificationnet")
 ROOT = "edge-agent/dev"

@@ -14,8 +14,8 @@ from edge_agent.analytics.lines import LineCounters, LineSpec, LineTotals
 from edge_agent.analytics.occupancy import TrackPoint
 from edge_agent.analytics.state import StateStore
 from edge_agent.analytics.zone_coverage import Zone
-from edge_agent.config_file import check_file
 from edge_agent.events.track_payloads import decode_embedding, encode_embedding
+from edge_agent.service.startup_checks import check_file
 from edge_agent.settings.tracking import polygon_problem
 
 SQUARE = ((0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.0, 0.5))

@@ -18,14 +18,14 @@ from mosquitto_broker import MosquittoBroker
 from notify_socket import NotifyListener
 from test_service_runner import write_config
 
+from edge_agent.agent.daemon import Agent
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import write_synthetic_clip
-from edge_agent.config_file import load_settings
-from edge_agent.console import StatusLine
-from edge_agent.daemon import Agent
-from edge_agent.runner import run_agent
 from edge_agent.runtime.supervisor import RestartPolicy
+from edge_agent.service.console import StatusLine
 from edge_agent.service.lifecycle import ServiceLifecycle
 from edge_agent.service.notify import SocketNotifier
+from edge_agent.settings.config_file import load_settings
 
 
 @pytest.fixture

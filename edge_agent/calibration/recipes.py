@@ -51,7 +51,7 @@ def recipe_path(root: Path, model_name: str) -> Path:
 def load_recipe(root: Path, model_name: str, overrides: Optional[Dict[str, Any]] = None
                 ) -> Recipe:
     """The model's recipe file (defaults when absent) with command-line overrides on top."""
-    from edge_agent.config_file import read_toml
+    from edge_agent.settings.config_file import read_toml
 
     path = recipe_path(root, model_name)
     data: Dict[str, Any] = read_toml(path) if path.is_file() else {}

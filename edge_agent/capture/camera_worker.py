@@ -22,11 +22,12 @@ from typing_extensions import Literal, Protocol
 from edge_agent.capture.backoff import Backoff
 from edge_agent.capture.camera_stats import CameraState, CameraStats, RateMeter
 from edge_agent.capture.latest_slot import LatestFrameSlot
-from edge_agent.capture.source import FrameSource, create_source, parse_camera_url
+from edge_agent.capture.source import FrameSource, create_source
 from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.frames import Frame
 from edge_agent.runtime.worker import Worker
 from edge_agent.settings import CameraSettings
+from edge_agent.settings.camera_url import parse_camera_url
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ from typing import Any, Dict, List, Optional
 import cv2
 import numpy as np
 
-from edge_agent.capture.source import CameraUrl, ReadResult, mask_url
+from edge_agent.capture.source import ReadResult
 from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.settings import CameraSettings
+from edge_agent.settings.camera_url import CameraUrl, mask_url
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import cv2
 
-from edge_agent.capture.source import parse_camera_url
 from edge_agent.errors import InputNotFoundError
 from edge_agent.settings import CameraSettings
+from edge_agent.settings.camera_url import parse_camera_url
 
 
 def preflight(camera: CameraSettings, decode: bool = True) -> None:

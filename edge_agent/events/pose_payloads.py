@@ -21,7 +21,10 @@ from pydantic import Field
 from typing_extensions import Literal
 
 from edge_agent.events.payloads import EventEnvelope, _Payload
-from edge_agent.pose.joints import NUM_JOINTS
+
+# BodyPose3DNet's skeleton (pose.joints.JOINT_NAMES); a payload fact, so events stays free of
+# model code (pose.joints checks the two agree).
+NUM_JOINTS = 34
 
 KEYPOINTS_WORST_CASE_BYTES = 4096  # tests build the largest message and assert it fits this
 

@@ -13,8 +13,8 @@ from typing import Dict, List, Mapping, Sequence
 import numpy as np
 
 from edge_agent.errors import ModelContractError
-from edge_agent.inference.backend import Dim, TensorSpec
 from edge_agent.models.manifest import ModelManifest
+from edge_agent.models.tensor_spec import Dim, TensorSpec
 
 # Shape placeholder a backend reports for a dynamic dimension without a name.
 UNNAMED_DIM = "?"

@@ -16,7 +16,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from edge_agent.errors import EdgeAgentError
-from edge_agent.inference.backend import InferenceBackend, TensorSpec
+from edge_agent.inference.backend import InferenceBackend
+from edge_agent.models.tensor_spec import TensorSpec
 
 logger = logging.getLogger(__name__)
 

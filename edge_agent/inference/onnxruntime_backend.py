@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from edge_agent.errors import ConfigError, EdgeAgentError, InputNotFoundError, ModelContractError
-from edge_agent.inference.backend import Dim, TensorSpec
 from edge_agent.inference.contract import UNNAMED_DIM, check_batch
+from edge_agent.models.tensor_spec import Dim, TensorSpec
 
 DEFAULT_PROVIDERS: Tuple[str, ...] = ("CPUExecutionProvider",)
 

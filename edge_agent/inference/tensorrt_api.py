@@ -31,12 +31,12 @@ import numpy as np
 from edge_agent.device import python_env
 from edge_agent.errors import ConfigError, ServiceUnavailableError
 from edge_agent.inference import tensorrt_cuda, tensorrt_version
-from edge_agent.inference.backend import TensorSpec
 from edge_agent.inference.tensorrt_buffers import BindingBuffers
 from edge_agent.inference.tensorrt_child import run_in_child
 from edge_agent.inference.tensorrt_dtypes import numpy_dtype
 from edge_agent.inference.tensorrt_placement import BuiltPlan, parse_placement
 from edge_agent.inference.tensorrt_settings import BuildSettings, TrtCapabilities
+from edge_agent.models.tensor_spec import TensorSpec
 
 Progress = Callable[[str], None]
 CHILD_ENTRY = "edge_agent.inference.tensorrt_api:build_in_child"

@@ -18,8 +18,9 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from edge_agent.inference.backend import InferenceBackend, TensorSpec
+from edge_agent.inference.backend import InferenceBackend
 from edge_agent.inference.contract import check_batch
+from edge_agent.models.tensor_spec import TensorSpec
 
 
 class TensorRtBackend:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from typing_extensions import Literal
 
 from edge_agent.errors import ConfigError, ModelContractError
-from edge_agent.inference.backend import Dim, TensorSpec
+from edge_agent.models.tensor_spec import Dim, TensorSpec
 
 MANIFEST_SUFFIX = ".toml"
 # A model file `<name>.onnx` is vouched for by `<name>.manifest.json` (see models.store).

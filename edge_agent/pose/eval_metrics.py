@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 
 from edge_agent.errors import ConfigError
-from edge_agent.models.poseclass import softmax
+from edge_agent.pose.poseclass import softmax
 
 
 @dataclass(frozen=True)

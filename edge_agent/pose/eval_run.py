@@ -9,10 +9,10 @@ import numpy as np
 
 from edge_agent.errors import ModelContractError
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
-from edge_agent.models.poseclass import INPUT_NAME, OUTPUT_NAME, check_label_count
 from edge_agent.models.store import load_model_record
 from edge_agent.pose.confusion_png import write_confusion_png
 from edge_agent.pose.eval_metrics import score
+from edge_agent.pose.poseclass import INPUT_NAME, OUTPUT_NAME, check_label_count
 from edge_agent.pose.synthetic_dataset import (
     read_card_format,
     synthetic_dataset,

@@ -16,6 +16,8 @@ from typing import Dict, Tuple
 
 from typing_extensions import Literal
 
+from edge_agent.events.pose_payloads import NUM_JOINTS as PAYLOAD_JOINTS
+
 JOINT_NAMES: Tuple[str, ...] = (
     "pelvis", "left_hip", "right_hip", "torso", "left_knee", "right_knee", "neck",
     "left_ankle", "right_ankle", "left_big_toe", "right_big_toe", "left_small_toe",
@@ -26,6 +28,8 @@ JOINT_NAMES: Tuple[str, ...] = (
     "right_thumb_tip",
 )
 NUM_JOINTS = len(JOINT_NAMES)
+if NUM_JOINTS != PAYLOAD_JOINTS:  # pragma: no cover - a contract mismatch is a bug
+    raise ImportError(f"pose.joints has {NUM_JOINTS} joints, events.pose_payloads {PAYLOAD_JOINTS}")
 JOINT_INDEX: Dict[str, int] = {name: i for i, name in enumerate(JOINT_NAMES)}
 ROOT_JOINT = 0  # pelvis: the origin of zRel and of the training-side normalisation
 

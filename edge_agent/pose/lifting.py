@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_agent.models.bodypose3d import MEAN_LIMB_LENGTHS_MM, SCALE_NORMALIZED_MEAN_LIMB_LENGTHS
+from edge_agent.pose.bodypose3d import MEAN_LIMB_LENGTHS_MM, SCALE_NORMALIZED_MEAN_LIMB_LENGTHS
 from edge_agent.pose.crop_geometry import REFERENCE_WIDTH_PX
 from edge_agent.pose.joints import LIFT_LIMBS, NUM_JOINTS, ROOT_JOINT
 

@@ -22,10 +22,10 @@ from typing import Sequence, Tuple
 import numpy as np
 import onnx
 
-from edge_agent.inference.backend import TensorSpec
 from edge_agent.models.manifest import SIDECAR_SUFFIX, load_manifest
-from edge_agent.models.poseclass import INPUT_NAME, OUTPUT_NAME, softmax
 from edge_agent.models.standin.graph import GraphBuilder
+from edge_agent.models.tensor_spec import TensorSpec
+from edge_agent.pose.poseclass import INPUT_NAME, OUTPUT_NAME, softmax
 
 _EPS = 1e-6
 

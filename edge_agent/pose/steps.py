@@ -16,10 +16,10 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from edge_agent.inference.backend import InferenceBackend
-from edge_agent.models.bodypose3d import POSE25D_NAME, build_pose_batch, decode_pose25d
-from edge_agent.models.poseclass import INPUT_NAME, OUTPUT_NAME, predict
+from edge_agent.pose.bodypose3d import POSE25D_NAME, build_pose_batch, decode_pose25d
 from edge_agent.pose.normalise import Normalisation, sequence_tensor
 from edge_agent.pose.pose_events import PoseChange
+from edge_agent.pose.poseclass import INPUT_NAME, OUTPUT_NAME, predict
 from edge_agent.pose.skeleton import Skeleton
 from edge_agent.pose.track_book import PoseTrackBook, TrackKey
 

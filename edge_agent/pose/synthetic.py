@@ -23,7 +23,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from edge_agent.models.bodypose3d import MEAN_LIMB_LENGTHS_MM as _L
+from edge_agent.pose.bodypose3d import MEAN_LIMB_LENGTHS_MM as _L
 from edge_agent.pose.joints import NUM_JOINTS
 
 CLASSES: Tuple[str, ...] = ("sitting_down", "getting_up", "sitting", "standing", "walking",

@@ -17,12 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from edge_agent.models.bodypose3d import DecodedPoses
-from edge_agent.models.poseclass import PosePrediction
+from edge_agent.pose.bodypose3d import DecodedPoses
 from edge_agent.pose.hysteresis import ClassHysteresis
 from edge_agent.pose.normalise import SOURCE_POINTS, Window
 from edge_agent.pose.one_euro import OneEuroParams
 from edge_agent.pose.pose_events import PoseChange, pose_change
+from edge_agent.pose.poseclass import PosePrediction
 from edge_agent.pose.sequence import SkeletonSequence
 from edge_agent.pose.skeleton import Skeleton, SkeletonSmoother, SmoothingParams
 from edge_agent.settings.pose import OneEuroSettings, PoseSettings

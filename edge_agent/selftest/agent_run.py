@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from edge_agent.daemon import Agent
+from edge_agent.agent.daemon import Agent
 from edge_agent.pipeline.status import StatusSnapshot
 from edge_agent.selftest.measure import latency_line, memory_line
 from edge_agent.selftest.report import FAIL, INFO, PASS, Line

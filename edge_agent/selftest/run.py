@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from edge_agent import __version__
+from edge_agent.demo.local_broker import LocalBroker
 from edge_agent.device.identity import DeviceIdentity
 from edge_agent.errors import EdgeAgentError
-from edge_agent.local_broker import LocalBroker
 from edge_agent.selftest.report import FAIL, INFO, PASS, SKIP, Line, render, verdict_of
 from edge_agent.settings import AgentSettings
 
@@ -51,7 +51,7 @@ def _prepare_config(options: SelftestOptions, backend: str, say: Say) -> Path:
     if options.config is not None:
         return options.config
     from edge_agent.capture.sample_footage import ensure_sample
-    from edge_agent.local_broker import free_port
+    from edge_agent.demo.local_broker import free_port
     from edge_agent.models.standin import write_standin
     from edge_agent.models.store import load_model_record
     from edge_agent.selftest.config import selftest_config
@@ -80,7 +80,7 @@ def _prepare_config(options: SelftestOptions, backend: str, say: Say) -> Path:
 
 
 def _doctor_lines(identity: DeviceIdentity, want_tensorrt: bool, root: Path) -> List[Line]:
-    from edge_agent.device.doctor import software_checks
+    from edge_agent.service.doctor import software_checks
 
     verdicts = {"ok": PASS, "warn": INFO, "fail": FAIL}
     return [Line(c.name, verdicts[c.status], c.detail)
@@ -110,10 +110,10 @@ def _engine_section(settings: AgentSettings, identity: DeviceIdentity, profile: 
 
 def run_selftest(options: SelftestOptions, say: Say) -> str:
     """Every check; returns the report (Markdown)."""
-    from edge_agent.config_file import load_settings
     from edge_agent.device.tuning import detect_device
     from edge_agent.selftest.agent_run import agent_lines, run_agent_for
     from edge_agent.selftest.notify import notify_lines
+    from edge_agent.settings.config_file import load_settings
 
     options.workdir.mkdir(parents=True, exist_ok=True)
     device = detect_device(options.root, options.profile)

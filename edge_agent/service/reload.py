@@ -101,7 +101,7 @@ class ReloadOutcome:
 def reload_from_file(agent: ReloadableAgent, config_path: Optional[Path]) -> ReloadOutcome:
     """Re-read `config_path` (None: environment only), validate, and apply it to `agent`."""
     # Imported here: config_file pulls in capture (OpenCV) for URL checks.
-    from edge_agent.config_file import load_settings
+    from edge_agent.settings.config_file import load_settings
 
     source = str(config_path) if config_path is not None else "the environment"
     try:

@@ -10,13 +10,24 @@ video file's first frame, as `run` does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import List
+from pathlib import Path
+from typing import List, Mapping, Optional, Union
 
 from edge_agent.capture.preflight import preflight
 from edge_agent.errors import ConfigError, EdgeAgentError
 from edge_agent.models.store import load_model_record
-from edge_agent.settings import AgentSettings, enabled_cameras
+from edge_agent.settings import LIST_FIELDS, AgentSettings, enabled_cameras
+from edge_agent.settings.config_file import (
+    ConfigInvalid,
+    FieldProblem,
+    Loc,
+    Provenance,
+    load_settings,
+    read_text,
+)
+from edge_agent.settings.provenance import env_locations, toml_lines
 
 
 @dataclass(frozen=True)
@@ -71,3 +82,36 @@ def raise_first(problems: List[StartupProblem]) -> None:
     """What `run` does: stop at the first problem with its own error (and exit code)."""
     if problems:
         raise problems[0].error
+
+
+def check_file(path: Path, online: bool = False,
+               environ: Optional[Mapping[str, str]] = None) -> List[FieldProblem]:
+    """Everything `run` would refuse in `path` (+ environment), in one pass; [] = valid.
+
+    Field validation first; when every field is valid, the start-up checks `run` makes
+    (enabled cameras and models, video files, model files) — `online` also decodes video.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        settings = load_settings(path, env)
+    except ConfigInvalid as err:
+        return err.problems
+    text = read_text(path)
+    provenance = Provenance(str(path), toml_lines(text), env_locations(env, LIST_FIELDS))
+    out = []
+    for problem in startup_problems(settings, online=online):
+        loc = _parse_path(problem.path)
+        out.append(FieldProblem(problem.path, problem.error.problem, problem.error.fix,
+                                provenance.source(loc)))
+    return out
+
+
+def _parse_path(path: str) -> Loc:
+    """'cameras[0].url' -> ('cameras', 0, 'url')."""
+    parts: List[Union[int, str]] = []
+    for piece in path.replace("]", "").split("."):
+        name, _, index = piece.partition("[")
+        parts.append(name)
+        if index:
+            parts.append(int(index))
+    return tuple(parts)

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edge_agent.inference.backend import TensorSpec
+from edge_agent.models.tensor_spec import TensorSpec
 
 OPSET = 17
 IR_VERSION = 8

@@ -31,10 +31,10 @@ def register(subparsers: Any) -> None:
 
 def run_doctor(args: argparse.Namespace) -> int:
     """Print every check; exit 1 when any is blocking."""
-    from edge_agent.device import doctor
     from edge_agent.device.identity import JETSON_KINDS, read_identity
     from edge_agent.device.profiles import load_profiles, select_profile
     from edge_agent.device.telemetry import DeviceTelemetry
+    from edge_agent.service import doctor
     from edge_agent.settings import DEFAULT_CONFIG_PATH
 
     identity = read_identity(args.root)
@@ -46,7 +46,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     config = args.config or (DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None)
     settings = None
     if config is not None:
-        from edge_agent.config_file import load_settings
+        from edge_agent.settings.config_file import load_settings
 
         settings = load_settings(config)
     engine_dir = args.engine_dir or (settings.models.engine_dir if settings is not None

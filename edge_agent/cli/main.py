@@ -122,11 +122,11 @@ class _DefaultsParser(argparse.ArgumentParser):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from edge_agent.config_file import load_settings
-    from edge_agent.console import configure_logging
-    from edge_agent.runner import run_agent
+    from edge_agent.agent.runner import run_agent
+    from edge_agent.service.console import configure_logging
     from edge_agent.service.journal import use_journal_if_attached
     from edge_agent.settings import DEFAULT_CONFIG_PATH
+    from edge_agent.settings.config_file import load_settings
 
     config_path = args.config or DEFAULT_CONFIG_PATH
     settings = load_settings(config_path)
@@ -137,8 +137,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from edge_agent.config_file import check_file, read_toml
+    from edge_agent.service.startup_checks import check_file
     from edge_agent.settings import AgentSettings
+    from edge_agent.settings.config_file import read_toml
 
     if args.config_command == "schema":
         print(json.dumps(AgentSettings.model_json_schema(), indent=2))
@@ -183,21 +184,21 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from edge_agent.demo import run_demo
+    from edge_agent.demo.command import run_demo
 
     return run_demo(args.workdir, args.duration_s, args.broker, args.clip)
 
 
 # Modules that contribute sub-commands through `register(subparsers)`.
 COMMAND_MODULES: List[str] = [
-    "edge_agent.cli_doctor",
+    "edge_agent.cli.doctor",
     "edge_agent.calibration.cli",
-    "edge_agent.cli_engines",
+    "edge_agent.cli.engines",
     "edge_agent.eval.cli",
     "edge_agent.pose.eval_cli",
     "edge_agent.powermode.cli",
     "edge_agent.scheduler.cli",
-    "edge_agent.cli_selftest",
+    "edge_agent.cli.selftest",
 ]
 
 

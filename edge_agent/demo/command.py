@@ -16,15 +16,15 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from edge_agent.agent.runner import run_agent
 from edge_agent.capture.sample_footage import SampleClip, ensure_sample
-from edge_agent.config_file import load_settings
-from edge_agent.console import configure_logging
-from edge_agent.demo_render import render_last_mask
-from edge_agent.demo_subscriber import EventPrinter
+from edge_agent.demo.local_broker import LocalBroker
+from edge_agent.demo.render import render_last_mask
+from edge_agent.demo.subscriber import EventPrinter
 from edge_agent.errors import ConfigError, ExitCode
-from edge_agent.local_broker import LocalBroker
 from edge_agent.models.standin import write_standin
-from edge_agent.runner import run_agent
+from edge_agent.service.console import configure_logging
+from edge_agent.settings.config_file import load_settings
 
 DEMO_MODEL = "peoplesemsegnet_shuffleseg"
 TRACKING_MODELS = ("peoplenet", "reidentificationnet")

@@ -22,9 +22,9 @@ from edge_agent.analytics.mask_occupancy import MaskOccupancy
 from edge_agent.analytics.state import StateStore
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
+from edge_agent.device.device_id import resolve_device_id
 from edge_agent.device.telemetry import DeviceTelemetry
 from edge_agent.device.tuning import resolve_settings
-from edge_agent.device_id import resolve_device_id
 from edge_agent.errors import ConfigError
 from edge_agent.events.health_payloads import ReloadTelemetry
 from edge_agent.events.publisher import OutgoingMessage

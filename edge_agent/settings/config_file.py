@@ -236,7 +236,7 @@ def semantic_problems(settings: AgentSettings,
                       provenance: Optional[Provenance] = None) -> List[FieldProblem]:
     """Checks that need more than one field's type: camera URLs against their backend."""
     # Imported here: capture pulls in OpenCV, which `config schema` does not need.
-    from edge_agent.capture.source import parse_camera_url
+    from edge_agent.settings.camera_url import parse_camera_url
 
     problems = []
     for index, camera in enumerate(settings.cameras):
@@ -273,39 +273,3 @@ def load_settings(path: Optional[Path],
     if problems:
         raise ConfigInvalid(source, problems)
     return settings
-
-
-def check_file(path: Path, online: bool = False,
-               environ: Optional[Mapping[str, str]] = None) -> List[FieldProblem]:
-    """Everything `run` would refuse in `path` (+ environment), in one pass; [] = valid.
-
-    Field validation first; when every field is valid, the start-up checks `run` makes
-    (enabled cameras and models, video files, model files) — `online` also decodes video.
-    """
-    env = os.environ if environ is None else environ
-    try:
-        settings = load_settings(path, env)
-    except ConfigInvalid as err:
-        return err.problems
-    # Imported here: the start-up checks pull in OpenCV and the model store.
-    from edge_agent.service.startup_checks import startup_problems
-
-    text = read_text(path)
-    provenance = Provenance(str(path), toml_lines(text), env_locations(env, LIST_FIELDS))
-    out = []
-    for problem in startup_problems(settings, online=online):
-        loc = _parse_path(problem.path)
-        out.append(FieldProblem(problem.path, problem.error.problem, problem.error.fix,
-                                provenance.source(loc)))
-    return out
-
-
-def _parse_path(path: str) -> Loc:
-    """'cameras[0].url' -> ('cameras', 0, 'url')."""
-    parts: List[Union[int, str]] = []
-    for piece in path.replace("]", "").split("."):
-        name, _, index = piece.partition("[")
-        parts.append(name)
-        if index:
-            parts.append(int(index))
-    return tuple(parts)

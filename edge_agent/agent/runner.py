@@ -16,9 +16,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Dict, Optional
 
-from edge_agent.console import StatusLine
-from edge_agent.daemon import Agent
+from edge_agent.agent.daemon import Agent
 from edge_agent.pipeline.status import format_status_line
+from edge_agent.service.console import StatusLine
 from edge_agent.service.lifecycle import ServiceLifecycle
 from edge_agent.service.reload import ReloadOutcome, reload_from_file
 from edge_agent.settings import AgentSettings

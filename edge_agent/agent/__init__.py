@@ -1,0 +1,1 @@
+"""The running agent: wiring and lifecycle (daemon) and the main loop (runner)."""

@@ -1,0 +1,1 @@
+"""The `edge-agent` command line: the entry point and its sub-commands."""
