@@ -36,7 +36,8 @@ def register(subparsers: Any) -> None:
     source.add_argument("--images", type=Path, help="calibrate on the images of this folder")
     source.add_argument("--tensors", type=Path,
                         help="recorded input tensors [K,...] (.npy), for non-image models")
-    parser.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"))
+    parser.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"),
+                        help="folder holding MODEL (and PeopleNet for crop models)")
     parser.add_argument("--root", type=Path, default=Path("calibration"),
                         help="calibration folder (recipes, caches, reports)")
     parser.add_argument("--tensorrt-version", default="",
@@ -48,14 +49,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--detector", type=Path, default=None,
                         help="PeopleNet ONNX for the crops of crop models "
                              "(default MODELS_DIR/peoplenet.onnx)")
-    parser.add_argument("--method", choices=("entropy", "percentile", "minmax"), default=None)
+    parser.add_argument("--method", choices=("entropy", "percentile", "minmax"), default=None,
+                        help="how activation ranges are measured (recipe default)")
     parser.add_argument("--samples", type=int, default=None, help="calibration samples")
     parser.add_argument("--held-out", type=int, default=None, help="frames for the gate")
     parser.add_argument("--op-types", default=None,
                         help="comma-separated op types to run in INT8 (recipe default)")
     parser.add_argument("--exclude-nodes", default=None,
                         help="comma-separated node names kept in float (recipe default)")
-    parser.add_argument("--crops-per-frame", type=int, default=None)
+    parser.add_argument("--crops-per-frame", type=int, default=None,
+                        help="person crops taken per sampled frame (crop models)")
     parser.add_argument("--min", action="append", default=[], metavar="FIGURE=VALUE",
                         help="gate threshold, repeatable; figures: " + ", ".join(_GATE_NAMES))
     parser.set_defaults(handler=_cmd_calibrate)

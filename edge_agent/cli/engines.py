@@ -24,12 +24,14 @@ DEFAULT_MODELS_DIR = Path("/var/lib/edge-agent/models")
 def register(subparsers: Any) -> None:
     """Add `engines` and its actions."""
     engines = subparsers.add_parser("engines", help="TensorRT engines: build, list, verify, clean")
-    engines.add_argument("--engine-dir", type=Path, default=DEFAULT_ENGINE_DIR)
+    engines.add_argument("--engine-dir", type=Path, default=DEFAULT_ENGINE_DIR,
+                         help="where built engines are cached (models.engine_dir)")
     engines.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
     actions = engines.add_subparsers(dest="engines_command", metavar="ACTION")
     build = actions.add_parser("build", help="build (or reuse) the engine for a model")
     build.add_argument("name", help="model name, e.g. peoplesemsegnet_shuffleseg")
-    build.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
+    build.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR,
+                       help="folder of the ONNX models to build from (models.dir)")
     build.add_argument("--profile", default="", help="device profile instead of auto-detection")
     actions.add_parser("list", help="cached engines and whether each is valid here")
     actions.add_parser("verify", help="exit 1 if any cached engine is corrupt or foreign")

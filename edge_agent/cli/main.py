@@ -87,7 +87,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "fetch", help="download an NGC model, verify its sha256 and install it (resumable)"
     )
     fetch.add_argument("name", help="model name (see `models list`), or 'all'")
-    fetch.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"))
+    fetch.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"),
+                       help="where the model is installed (models.dir)")
     fetch.add_argument("--url", default="", help="download from here instead of the manifest")
     fetch.add_argument("--sha256", default="", help="expected ONNX sha256 (overrides manifest)")
     fetch.add_argument("--repin", action="store_true", help="accept a new file: replace the pin")

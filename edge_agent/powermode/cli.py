@@ -18,8 +18,10 @@ def register(subparsers: Any) -> None:
         "power-mode", help="list nvpmodel power modes or request one (applied by a root helper)"
     )
     parser.add_argument("--conf", type=Path, default=Path(CONF_PATH), help="nvpmodel.conf")
-    parser.add_argument("--request-dir", type=Path, default=Path(REQUEST_DIR))
-    parser.add_argument("--result-dir", type=Path, default=Path(RESULT_DIR))
+    parser.add_argument("--request-dir", type=Path, default=Path(REQUEST_DIR),
+                        help="where the request for the privileged helper is written")
+    parser.add_argument("--result-dir", type=Path, default=Path(RESULT_DIR),
+                        help="where the helper writes its result")
     actions = parser.add_subparsers(dest="power_action", metavar="ACTION")
     actions.add_parser("list", help="modes of this device (ID, name, default)")
     request = actions.add_parser("request", help="ask the privileged helper to switch mode")
