@@ -192,3 +192,32 @@ def test_cpu_path_never_imports_gpu_libraries(tmp_path: Path, broker: MosquittoB
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=90, check=False)
     assert "CODES [0, 0, 0] GPU_MODULES []" in done.stdout, done.stdout + done.stderr
+
+
+def test_doctor_checks_every_enabled_model_as_run_does(
+        tmp_path: Path, broker: MosquittoBroker, capsys: pytest.CaptureFixture[str],
+        cuda_binding: FakeCudart) -> None:
+    path = config(tmp_path, broker.port)
+    models = tmp_path / "models"
+    write_standin("peoplenet", models)
+    write_standin("reidentificationnet", models)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "[mqtt]", f'[models.tracking]\nenabled = true\nstate_dir = "{tmp_path}"\n[mqtt]'),
+        encoding="utf-8")
+    # A corrupt PeopleNet: its bytes no longer match the recorded hash.
+    onnx = models / "peoplenet.onnx"
+    onnx.write_bytes(onnx.read_bytes()[:-64] + b"\0" * 64)
+    code = main(["doctor", "--root", str(orin_root(tmp_path)), "--engine-dir",
+                 str(tmp_path / "e"), "--config", str(path)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "[fail] model: peoplenet:" in out and "fix:" in out
+    assert "[ ok ] model: reidentificationnet" in out and "contract ok" in out
+
+
+def test_engines_list_and_verify_say_when_nothing_is_cached(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["engines", "--root", str(orin_root(tmp_path)), "--engine-dir", str(tmp_path / "e")]
+    for action in ("list", "verify"):
+        assert main([*base, action]) == 0
+        assert f"no engine is cached in {tmp_path / 'e'}" in capsys.readouterr().out

@@ -57,10 +57,15 @@ def run_doctor(args: argparse.Namespace) -> int:
     if choice.profile.backend == "tensorrt":
         checks += doctor.engine_checks(engine_dir, identity.device_id, identity.tensorrt)
     if settings is not None:
-        variant = settings.models.semseg.variant
-        if variant == "auto":
-            variant = choice.profile.semseg_variant
-        checks.append(doctor.model_check(settings.models.dir, f"peoplesemsegnet_{variant}"))
+        from edge_agent.service.startup_checks import enabled_model_names
+
+        if settings.models.semseg.variant == "auto":
+            semseg = settings.models.semseg.model_copy(
+                update={"variant": choice.profile.semseg_variant})
+            settings = settings.model_copy(
+                update={"models": settings.models.model_copy(update={"semseg": semseg})})
+        for name in enabled_model_names(settings):  # the same list `run` loads
+            checks.append(doctor.model_check(settings.models.dir, name))
         checks.append(doctor.broker_check(settings.mqtt.host, settings.mqtt.port))
     else:
         checks.append(doctor.Check("config", "warn", "no config file: broker and models "

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
-from edge_agent.errors import EdgeAgentError, ExitCode, ServiceUnavailableError
+from edge_agent.errors import ExitCode, ServiceUnavailableError, UsageError
 from edge_agent.inference.tensorrt_version import same_release
 
 DEFAULT_ENGINE_DIR = Path("/var/cache/edge-agent/engines")  # = models.engine_dir default
@@ -58,13 +58,18 @@ def run_engines(args: argparse.Namespace) -> int:
 
     command = args.engines_command
     if command is None:
-        raise EdgeAgentError("engines needs an action", "use build, list, verify or clean")
+        raise UsageError("engines needs an action", "use build, list, verify or clean")
     identity = read_identity(args.root)
     cache = EngineCache(args.engine_dir)
     if command == "build":
         return _build(args, identity)
     bad = 0
-    for entry in cache.entries():
+    entries = list(cache.entries())
+    if not entries and command in ("list", "verify", "clean"):
+        print(f"no engine is cached in {args.engine_dir} (engines are built on first use, or "
+              "ahead with `edge-agent engines build NAME`)")
+        return ExitCode.OK
+    for entry in entries:
         if entry.valid and entry.header is not None:
             ok, why = _validity(entry.header, identity.device_id, identity.tensorrt)
         else:

@@ -163,16 +163,27 @@ def broker_check(host: str, port: int, timeout_s: float = 3.0) -> Check:
 
 
 def model_check(models_dir: Path, name: str) -> Check:
-    """The configured model is present and matches its sidecar (blocking when not)."""
+    """An enabled model is present, matches its recorded hash, loads, and has the tensor
+    contract of its packaged manifest — what `run` checks before it starts (blocking when
+    not), each failure with the command that fixes it."""
     from edge_agent.errors import EdgeAgentError
+    from edge_agent.inference.contract import check_contract
+    from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
+    from edge_agent.models.manifest import load_manifest
     from edge_agent.models.store import load_model_record
 
     try:
         record = load_model_record(models_dir, name)
+        backend = OnnxRuntimeBackend(record.onnx_path, ["CPUExecutionProvider"], 1)
+        try:
+            check_contract(backend.inputs, backend.outputs, load_manifest(name))
+        finally:
+            backend.close()
     except EdgeAgentError as err:
-        return Check("model", "fail", f"{name}: {err.problem}")
+        fix = f"; fix: {err.fix}" if err.fix else ""
+        return Check("model", "fail", f"{name}: {err.problem}{fix}")
     kind = "stand-in" if record.standin else "NGC"
-    return Check("model", "ok", f"{name} ({kind}, sha256 {record.sha256[:12]}…)")
+    return Check("model", "ok", f"{name} ({kind}, contract ok, sha256 {record.sha256[:12]}…)")
 
 
 def engine_file_check(path: Path) -> Optional[Check]:
