@@ -19,10 +19,10 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-import time
 from typing import Iterable, List, Optional
 
 import numpy as np
