@@ -38,7 +38,8 @@ KNOWN_DTYPES = (
 )
 
 Family = Literal[
-    "semseg", "peoplenet", "reid", "bodypose3d", "poseclass", "segic", "segic_prompt", "human_parts",
+    "semseg", "peoplenet", "reid", "bodypose3d", "poseclass", "segic", "segic_prompt",
+    "human_parts",
 ]
 
 

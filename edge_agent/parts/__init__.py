@@ -1,1 +1,1 @@
-"""Human-part segmentation on person crops: crop selection, decoding back to the frame, rendering."""
+"""Human-part segmentation on person crops: selection, mapping back to the frame, rendering."""

@@ -8,7 +8,7 @@ the frame pixel for pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -26,7 +26,7 @@ class PersonCrop:
     box: Box
 
 
-def pixel_box(box: Sequence[float], width: int, height: int) -> Box:
+def pixel_box(box: Union[Sequence[float], np.ndarray], width: int, height: int) -> Box:
     """(x1, y1, x2, y2) in frame pixels, clipped to the frame, at least 1x1, half-open."""
     x1, y1, x2, y2 = (float(v) for v in box)
     left = int(min(max(np.floor(x1), 0), width - 1))
