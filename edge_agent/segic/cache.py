@@ -165,7 +165,8 @@ class FeatureCache:
     @staticmethod
     def _read(key: str, path: Path) -> Optional[PromptFeatures]:
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Our own handle: np.load(path) leaks its file when the zip is unreadable.
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
                 features = PromptFeatures(np.array(data["input_prompts"], dtype=np.float32),
                                           np.array(data["inst_feats"], dtype=np.float32))
                 stored = str(data["checksum"])
