@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from edge_agent.errors import ConfigError
@@ -86,3 +91,50 @@ def test_index_must_be_below_count() -> None:
     with pytest.raises(ConfigError, match="below count"):
         parse_chunk(b'{"transfer_id": "t", "index": 2, "count": 2, "total_bytes": 1, '
                     b'"sha256": "' + b"0" * 64 + b'", "data": ""}', "cmd")
+
+
+def test_chunked_add_then_list_and_remove_through_commands(tmp_path: Path) -> None:
+    from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
+    from edge_agent.models.standin import write_standin
+    from edge_agent.segic.cache import FeatureCache
+    from edge_agent.segic.commands import ADD, CHUNK, LIST, REMOVE, PromptCommands
+    from edge_agent.segic.features import PromptFeatureExtractor
+    from edge_agent.segic.store import PromptStore
+    from edge_agent.segic.tokens import WordTokenizer
+
+    backend = OnnxRuntimeBackend(write_standin("segic_prompt_feature_extract", tmp_path / "m"),
+                                 ["CPUExecutionProvider"])
+    try:
+        store = PromptStore(PromptFeatureExtractor(backend, FeatureCache(tmp_path / "c", 4),
+                                                   WordTokenizer(), "standin"), 4)
+        commands = PromptCommands(store, ChunkReassembler(10.0, 2, 4 * 1024 * 1024),
+                                  ["door", "yard"])
+        rng = np.random.RandomState(1)
+        image = rng.randint(0, 256, size=(300, 400, 3)).astype(np.uint8)  # noisy: big PNG
+        mask = np.zeros((300, 400), np.uint8)
+        mask[50:150, 60:200] = 255
+        doc = json.dumps({"id": "cart", "cameras": ["door"], "examples": [
+            {"image": _png(image), "mask": _png(mask)}]}).encode()
+        chunks = split_document(doc, "x1", 64 * 1024)
+        assert len(chunks) > 3
+        replies = [commands.handle(CHUNK, c.model_dump_json().encode(), 0.0)
+                   for c in reversed(chunks)]
+        assert all(r.ok for r in replies) and "active on door" in replies[-1].message
+        listed = commands.handle(LIST, b"", 0.0)
+        assert [p.prompt_id for p in listed.prompts] == ["cart"]
+        again = commands.handle(ADD, doc, 0.0)
+        assert not again.ok and "already exists" in again.message
+        bad = commands.handle(ADD, doc.replace(b'"door"', b'"garage"'), 0.0)
+        assert not bad.ok and "door, yard" in bad.fix
+        assert commands.handle(REMOVE, b'{"id": "cart"}', 0.0).ok
+        assert not commands.handle(REMOVE, b"nope", 0.0).ok
+        assert not commands.handle("segic/prompt/zap", b"", 0.0).ok
+        assert commands.handle(LIST, b"", 0.0).prompts == []
+    finally:
+        backend.close()
+
+
+def _png(image: np.ndarray) -> str:
+    ok, data = cv2.imencode(".png", image)
+    assert ok
+    return base64.b64encode(data.tobytes()).decode("ascii")
