@@ -161,3 +161,11 @@ def test_render_colours_parts_and_leaves_background(backend: OnnxRuntimeBackend,
     expected = np.rint(0.5 * 20 + 0.5 * colours[1].astype(np.float64))
     assert image[45, 120].tolist() == expected.astype(int).tolist()
     (tmp_path / "parts.png").write_bytes(png)
+
+
+def test_argmax_matches_numpy_including_ties() -> None:
+    from edge_agent.parts.decode import argmax_classes
+
+    rng = np.random.RandomState(2)
+    logits = rng.randint(0, 4, size=(7, 30, 20)).astype(np.float32)  # many ties
+    assert np.array_equal(argmax_classes(logits, np.uint8), np.argmax(logits, axis=0))

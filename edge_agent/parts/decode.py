@@ -47,6 +47,22 @@ class FramePartsResult:
     run_ms: float
 
 
+def argmax_classes(logits: np.ndarray, dtype: type) -> np.ndarray:
+    """Index of the largest of C planes [C, h, w] per pixel (first one on ties), as `dtype`.
+
+    A running maximum over whole contiguous planes instead of np.argmax(axis=0), whose
+    strided walk across 59 planes costs about ten times as much.
+    """
+    best = np.array(logits[0], dtype=np.float32, copy=True)
+    index = np.zeros(best.shape, dtype=dtype)
+    for class_id in range(1, logits.shape[0]):
+        plane = logits[class_id]
+        better = plane > best
+        np.copyto(best, plane, where=better)
+        index[better] = class_id
+    return index
+
+
 def decode_people(logits: np.ndarray, crops: Sequence[PersonCrop]) -> List[PersonPartMap]:
     """[K, C, h, w] logits of K crops -> K part maps at their boxes' sizes."""
     if logits.shape[0] != len(crops):
@@ -54,7 +70,7 @@ def decode_people(logits: np.ndarray, crops: Sequence[PersonCrop]) -> List[Perso
     dtype = np.uint8 if logits.shape[1] <= 256 else np.uint16
     out = []
     for crop, person in zip(crops, logits):
-        classes = np.argmax(person, axis=0).astype(dtype)
+        classes = argmax_classes(person, dtype)
         x1, y1, x2, y2 = crop.box
         resized = cv2.resize(classes, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
         out.append(PersonPartMap(crop.index, crop.box, resized.reshape(y2 - y1, x2 - x1)))

@@ -6,11 +6,15 @@ floor(W*s); pad right and bottom to 896x896 (image with 128, mask with 0); `ori_
 Postprocess (TAO `inference_batch`): crop the logits to [:h', :w'], bilinear-resize to the
 original H x W (size mode), threshold > 0.
 
-Why a hand-written resize instead of cv2.resize: the two resizes use different source-pixel
-maps. PyTorch's scale-factor mode samples at (dst + 0.5) / s - 0.5, cv2 at (dst + 0.5) * in/out
-- 0.5; on the short side in/out = H / floor(H*s) differs from 1/s, so cv2 would shift every
-row by up to a fraction of a pixel. `bilinear_resize` implements the PyTorch map in float32 with
-two separable gathers; it costs a few milliseconds per 1080p frame.
+Why not plain cv2.resize(dsize=(w', h')): the two resizes use different source-pixel maps.
+PyTorch's scale-factor mode samples at (dst + 0.5) / s - 0.5, cv2 with a target size at
+(dst + 0.5) * in/out - 0.5; on the short side in/out = H / floor(H*s) differs from 1/s, which
+shifts every row by up to a fraction of a pixel. Given fx/fy instead of a size, OpenCV maps with
+exactly 1/s but sizes its output round(H*s); the map of a pixel does not depend on the output
+size, so cropping that to floor(H*s) gives the contract's pixels. Float input keeps OpenCV on
+its float-coefficient path (uint8 would use 11-bit fixed-point weights).
+`tests/test_segic_preprocess.py` checks both directions against a per-pixel restatement of the
+PyTorch formula.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Tuple
 
+import cv2
 import numpy as np
 
 NET_SIDE_PX = 896
@@ -53,36 +58,23 @@ def letterbox_for(height: int, width: int, side_px: int = NET_SIDE_PX) -> Letter
                      int(math.floor(width * scale)), scale)
 
 
-def _axis_map(in_size: int, out_size: int, src_per_dst: float
-              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PyTorch's align_corners=False source indices and weights along one axis.
-
-    src = (dst + 0.5) * src_per_dst - 0.5, clamped below at 0; the second neighbour is
-    clamped to the last pixel, so the border repeats.
-    """
-    dst = np.arange(out_size, dtype=np.float64)
-    src = np.maximum((dst + 0.5) * src_per_dst - 0.5, 0.0)
-    low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
-    high = np.minimum(low + 1, in_size - 1)
-    weight = (src - low).astype(np.float32)
-    return low, high, weight
+def resize_by_scale(planes_hwc: np.ndarray, scale: float, out_hw: Tuple[int, int]
+                    ) -> np.ndarray:
+    """float32 [H, W, C] resized by `scale` with PyTorch's scale-factor map, cut to `out_hw`."""
+    values = np.ascontiguousarray(planes_hwc, dtype=np.float32)
+    resized = cv2.resize(values, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    if resized.ndim == 2:
+        resized = resized[:, :, None]
+    if resized.shape[0] < out_hw[0] or resized.shape[1] < out_hw[1]:
+        raise ValueError(f"resize gave {resized.shape[:2]}, smaller than {out_hw}")
+    out: np.ndarray = resized[: out_hw[0], : out_hw[1]]
+    return out
 
 
-def bilinear_resize(planes: np.ndarray, out_hw: Tuple[int, int],
-                    src_per_dst: Tuple[float, float]) -> np.ndarray:
-    """Resize the last two axes of float32 `planes` [..., H, W] to `out_hw` bilinearly.
-
-    `src_per_dst` is (rows, columns) source pixels per output pixel: 1/s for PyTorch's
-    scale-factor mode, in/out for its size mode.
-    """
-    values = np.asarray(planes, dtype=np.float32)
-    in_h, in_w = values.shape[-2], values.shape[-1]
-    y0, y1, wy = _axis_map(in_h, out_hw[0], src_per_dst[0])
-    x0, x1, wx = _axis_map(in_w, out_hw[1], src_per_dst[1])
-    top = np.take(values, y0, axis=-2)
-    rows = top + (np.take(values, y1, axis=-2) - top) * wy[:, None]
-    left = np.take(rows, x0, axis=-1)
-    out: np.ndarray = left + (np.take(rows, x1, axis=-1) - left) * wx
+def resize_to_size(plane: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
+    """float32 [h, w] bilinear to `out_hw` in PyTorch's size mode (map = in/out)."""
+    values = np.ascontiguousarray(plane, dtype=np.float32)
+    out: np.ndarray = cv2.resize(values, (out_hw[1], out_hw[0]), interpolation=cv2.INTER_LINEAR)
     return out
 
 
@@ -91,11 +83,9 @@ def preprocess_image(image_rgb: np.ndarray) -> Tuple[np.ndarray, Letterbox]:
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3) RGB, got shape {image_rgb.shape}")
     box = letterbox_for(int(image_rgb.shape[0]), int(image_rgb.shape[1]))
-    planes = np.ascontiguousarray(image_rgb.transpose(2, 0, 1), dtype=np.float32)
-    resized = bilinear_resize(planes, (box.resized_height, box.resized_width),
-                              (1.0 / box.scale, 1.0 / box.scale))
+    resized = resize_by_scale(image_rgb, box.scale, (box.resized_height, box.resized_width))
     out = np.full((1, 3, NET_SIDE_PX, NET_SIDE_PX), IMAGE_PAD_VALUE, dtype=np.float32)
-    out[0, :, :box.resized_height, :box.resized_width] = resized
+    out[0, :, :box.resized_height, :box.resized_width] = resized.transpose(2, 0, 1)
     return out, box
 
 
@@ -104,11 +94,9 @@ def preprocess_mask(mask: np.ndarray) -> np.ndarray:
     if mask.ndim != 2:
         raise ValueError(f"mask must be (H, W) grey, got shape {mask.shape}")
     box = letterbox_for(int(mask.shape[0]), int(mask.shape[1]))
-    resized = bilinear_resize(mask.astype(np.float32)[None],
-                              (box.resized_height, box.resized_width),
-                              (1.0 / box.scale, 1.0 / box.scale))
+    resized = resize_by_scale(mask, box.scale, (box.resized_height, box.resized_width))
     out = np.full((1, 1, NET_SIDE_PX, NET_SIDE_PX), MASK_PAD_VALUE, dtype=np.float32)
-    out[0, 0, :box.resized_height, :box.resized_width] = resized[0]
+    out[0, 0, :box.resized_height, :box.resized_width] = resized[:, :, 0]
     return out
 
 
@@ -122,8 +110,7 @@ def logits_to_frame(logits: np.ndarray, box: Letterbox) -> np.ndarray:
         raise ValueError(f"mask logits {grid.shape[1]}x{grid.shape[2]} are smaller than the "
                          f"resized image {box.resized_height}x{box.resized_width}")
     cropped = grid[:, :box.resized_height, :box.resized_width]
-    return bilinear_resize(cropped, (box.height, box.width),
-                           (box.resized_height / box.height, box.resized_width / box.width))
+    return np.stack([resize_to_size(plane, (box.height, box.width)) for plane in cropped])
 
 
 def threshold(frame_logits: np.ndarray) -> np.ndarray:
