@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -155,10 +154,10 @@ def test_truncated_and_tampered_entries_are_corrupt(tmp_path: Path) -> None:
     cache.put(key, feats)
     other = FeatureCache(tmp_path / "other", 4)
     other.put(key, PromptFeatures(np.zeros((1, 256), np.float32), feats.inst_feats))
-    os.replace(other.path_for(key), path)
+    other.path_for(key).replace(path)
     assert cache.get(key) is not None  # same key, self-consistent file: accepted
     wrong_key = "b" * 64
-    os.replace(path, cache.path_for(wrong_key))
+    path.replace(cache.path_for(wrong_key))
     assert cache.get(wrong_key) is None and cache.stats.corrupt == 2
 
 
