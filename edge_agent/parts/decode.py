@@ -54,7 +54,7 @@ def argmax_classes(logits: np.ndarray, dtype: type) -> np.ndarray:
     strided walk across 59 planes costs about ten times as much.
     """
     best = np.array(logits[0], dtype=np.float32, copy=True)
-    index = np.zeros(best.shape, dtype=dtype)
+    index: np.ndarray = np.zeros(best.shape, dtype=dtype)
     for class_id in range(1, logits.shape[0]):
         plane = logits[class_id]
         better = plane > best
