@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_agent.errors import ConfigError
+from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
 from edge_agent.models.standin import write_standin
 from edge_agent.segic.cache import FeatureCache, PromptFeatures
@@ -184,6 +184,7 @@ def test_store_add_list_remove(extract_backend: OnnxRuntimeBackend, tmp_path: Pa
     assert store.list()[0].sizes_hw == ((60, 80),)
     assert [a.prompt_id for a in store.for_camera("yard")] == ["box"]
     assert store.cameras() == frozenset(CAMERAS)
+    assert store.camera_prompt_pairs() == 3
     with pytest.raises(ConfigError, match="already exists"):
         store.add(prompt("cart"))
     with pytest.raises(ConfigError, match="max_prompts"):
@@ -231,6 +232,7 @@ def test_bad_documents_name_the_problem(tmp_path: Path) -> None:
         prompt_from_document(json.dumps(doc).encode(), CAMERAS, "cmd")
     settings = SegicPromptSettings(id="x", cameras=["door"],
                                    examples=[{"image": "nope.png", "mask": "nope.png"}])
-    with pytest.raises(Exception) as err:
+    with pytest.raises(InputNotFoundError) as err:
         prompt_from_settings(settings, CAMERAS, tmp_path)
-    assert "examples[0].image" in str(err.value)
+    assert "segic.prompts (x).examples[0].image" in err.value.problem
+    assert str(tmp_path / "nope.png") in err.value.problem

@@ -135,6 +135,11 @@ def test_events_round_trip_through_pycocotools_and_zone_state_is_retained(
     assert [m for m in again if "/zone/" in m.topic] == []
     late = sink.handle(run_task(task, [frame_with_square(seq=70)]))
     assert len([m for m in late if "/zone/" in m.topic]) == 4
+    cleared = sink.forget_prompt("cart")
+    assert sorted(m.topic for m in cleared) == ["edge/dev1/door/zone/aisle/segic/cart",
+                                                "edge/dev1/door/zone/bay/segic/cart"]
+    assert all(m.retain and m.payload == b"" for m in cleared)
+    assert sink.forget_prompt("cart") == []
 
 
 def test_removed_prompt_is_not_run_on_the_next_frame(

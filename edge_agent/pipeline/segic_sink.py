@@ -58,6 +58,15 @@ class SegicSink:
             [Zone(z.name, tuple((x, y) for x, y in z.polygon)) for z in camera.zones])
             for camera in cameras}
 
+    def forget_prompt(self, prompt_id: str) -> List[OutgoingMessage]:
+        """Clear the retained zone states of a removed prompt (empty retained payloads), so a
+        dashboard does not show an object 'present' for a prompt that no longer runs."""
+        keys = sorted(k for k in self._last if k[2] == prompt_id)
+        for key in keys:
+            del self._last[key]
+        return [OutgoingMessage(zone_state_topic(self._topics, camera, zone, prompt),
+                                b"", 1, True, "state") for camera, zone, prompt in keys]
+
     def handle(self, results: Sequence[TaskResult]) -> List[OutgoingMessage]:
         """Messages for one batch of SegIC results."""
         out: List[OutgoingMessage] = []

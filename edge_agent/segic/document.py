@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from typing import Collection, List, Optional, Tuple
+from typing import Collection, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -88,9 +88,16 @@ def prompt_from_settings(settings: SegicPromptSettings, known_cameras: Collectio
     """Load a configured prompt's files (relative paths from `base_dir`) and validate it."""
     examples = []
     for number, example in enumerate(settings.examples):
-        where = f"{field}[{settings.id}].examples[{number}]"
+        where = f"{field} ({settings.id}).examples[{number}]"
         bgr = _read(base_dir / example.image, cv2.IMREAD_COLOR, f"{where}.image")
         mask = _read(base_dir / example.mask, cv2.IMREAD_GRAYSCALE, f"{where}.mask")
         examples.append(PromptExample(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), mask))
     return make_prompt(settings.id, examples, settings.description, settings.cameras,
                        known_cameras, field)
+
+
+def prompts_from_settings(prompts: Sequence[SegicPromptSettings], known_cameras: Collection[str],
+                          base_dir: Path) -> List[SegicPrompt]:
+    """Every configured prompt, loaded and validated (the first bad one raises, named)."""
+    return [prompt_from_settings(p, known_cameras, base_dir, f"segic.prompts[{i}]")
+            for i, p in enumerate(prompts)]

@@ -101,6 +101,11 @@ class PromptStore:
         with self._lock:
             return frozenset(c for a in self._prompts.values() for c in a.prompt.cameras)
 
+    def camera_prompt_pairs(self) -> int:
+        """(camera, prompt) pairs: segic calls per SegIC round over every camera."""
+        with self._lock:
+            return sum(len(a.prompt.cameras) for a in self._prompts.values())
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._prompts)
