@@ -19,7 +19,11 @@ from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.inference.onnxruntime_backend import OnnxRuntimeBackend
 from edge_agent.models.standin import write_standin
 from edge_agent.segic.cache import FeatureCache, PromptFeatures
-from edge_agent.segic.document import prompt_from_document, prompt_from_settings
+from edge_agent.segic.document import (
+    prompt_from_document,
+    prompt_from_settings,
+    prompts_from_settings,
+)
 from edge_agent.segic.features import PromptFeatureExtractor
 from edge_agent.segic.prompts import PromptExample, SegicPrompt, make_prompt
 from edge_agent.segic.store import PromptStore
@@ -236,3 +240,16 @@ def test_bad_documents_name_the_problem(tmp_path: Path) -> None:
         prompt_from_settings(settings, CAMERAS, tmp_path)
     assert "segic.prompts (x).examples[0].image" in err.value.problem
     assert str(tmp_path / "nope.png") in err.value.problem
+
+
+def test_configured_prompts_name_the_bad_entry(tmp_path: Path) -> None:
+    ex = example((200, 30, 30))
+    cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(ex.image_rgb, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "a_mask.png"), ex.mask)
+    files = [{"image": "a.png", "mask": "a_mask.png"}]
+    good = SegicPromptSettings(id="a", cameras=["door"], examples=files)
+    bad = SegicPromptSettings(id="b", cameras=["garage"], examples=files)
+    assert [p.prompt_id for p in prompts_from_settings([good], CAMERAS, tmp_path)] == ["a"]
+    with pytest.raises(ConfigError) as err:
+        prompts_from_settings([good, bad], CAMERAS, tmp_path)
+    assert "segic.prompts[1]" in err.value.problem and "'garage'" in err.value.problem
