@@ -68,6 +68,15 @@ class PromptStore:
                               "remove a prompt first or raise segic.max_prompts")
         active = ActivePrompt(prompt, self._extractor.features(prompt))
         with self._lock:
+            # Checked again: another add may have won while the features were extracted.
+            now_exists = prompt.prompt_id in self._prompts
+            if now_exists and not replace:
+                raise ConfigError(f"prompt {prompt.prompt_id!r} already exists",
+                                  "remove it first, or send it with replace set")
+            if not now_exists and len(self._prompts) >= self._max:
+                raise ConfigError(f"prompt {prompt.prompt_id!r}: already {self._max} prompts, "
+                                  "the configured maximum (segic.max_prompts)",
+                                  "remove a prompt first or raise segic.max_prompts")
             self._prompts[prompt.prompt_id] = active
         return active
 
