@@ -58,27 +58,24 @@ class PromptStore:
         An existing id is refused unless `replace`; the bound counts only new ids.
         """
         with self._lock:
-            exists = prompt.prompt_id in self._prompts
-        if exists and not replace:
-            raise ConfigError(f"prompt {prompt.prompt_id!r} already exists",
-                              "remove it first, or send it with replace set")
-        if not exists and len(self) >= self._max:
-            raise ConfigError(f"prompt {prompt.prompt_id!r}: already {self._max} prompts, the "
-                              "configured maximum (segic.max_prompts)",
-                              "remove a prompt first or raise segic.max_prompts")
+            self._check_room(prompt.prompt_id, replace)
         active = ActivePrompt(prompt, self._extractor.features(prompt))
         with self._lock:
             # Checked again: another add may have won while the features were extracted.
-            now_exists = prompt.prompt_id in self._prompts
-            if now_exists and not replace:
-                raise ConfigError(f"prompt {prompt.prompt_id!r} already exists",
-                                  "remove it first, or send it with replace set")
-            if not now_exists and len(self._prompts) >= self._max:
-                raise ConfigError(f"prompt {prompt.prompt_id!r}: already {self._max} prompts, "
-                                  "the configured maximum (segic.max_prompts)",
-                                  "remove a prompt first or raise segic.max_prompts")
+            self._check_room(prompt.prompt_id, replace)
             self._prompts[prompt.prompt_id] = active
         return active
+
+    def _check_room(self, prompt_id: str, replace: bool) -> None:
+        """Refuse an existing id without `replace`, or a new id beyond the bound (lock held)."""
+        if prompt_id in self._prompts:
+            if not replace:
+                raise ConfigError(f"prompt {prompt_id!r} already exists",
+                                  "remove it first, or send it with replace set")
+        elif len(self._prompts) >= self._max:
+            raise ConfigError(f"prompt {prompt_id!r}: already {self._max} prompts, the "
+                              "configured maximum (segic.max_prompts)",
+                              "remove a prompt first or raise segic.max_prompts")
 
     def remove(self, prompt_id: str) -> None:
         """Forget a prompt; ConfigError listing the known ids when there is none by that id."""
