@@ -187,3 +187,23 @@ def test_letterboxed_frame_is_rgb(backends: Tuple[OnnxRuntimeBackend, OnnxRuntim
     assert prepared.box.ori_sizes.tolist() == [[504, 896]]
     pixel = prepared.image[0, :, 130 * 504 // 270, 360 * 896 // 480]
     assert pixel.tolist() == [float(v) for v in RED_RGB]
+
+
+def test_snapshot_tints_the_found_object_green(
+        backends: Tuple[OnnxRuntimeBackend, OnnxRuntimeBackend], store: PromptStore,
+        tmp_path: Path) -> None:
+    import cv2
+
+    from edge_agent.segic.render import render_masks_png
+
+    task = SegicTask(backends[0], store, "segic", standin=True, rate_hz=0.2)
+    frame = frame_with_square()
+    (result,) = run_task(task, [frame])
+    masks = sorted(result.value.masks, key=lambda m: m.prompt_id != "cart")  # cart first
+    png = render_masks_png(frame.pixels, masks)
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    red_bgr = np.array(RED_RGB[::-1], np.float64)
+    expected = np.rint(0.5 * red_bgr + 0.5 * np.array([0, 255, 0]))
+    assert image[130, 360].tolist() == expected.astype(int).tolist()
+    assert np.array_equal(image[250:, :], frame.pixels[250:, :])  # background untouched
+    (tmp_path / "segic.png").write_bytes(png)
