@@ -142,3 +142,15 @@ def test_bad_shapes_are_refused() -> None:
         preprocess_mask(np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="positive"):
         letterbox_for(0, 10)
+
+
+@pytest.mark.parametrize("height,width", [(1080, 1920), (1792, 1000), (300, 2000)])
+def test_common_and_integer_ratio_frames_match_the_reference(height: int, width: int) -> None:
+    # 1792 -> 896 is an exact halving, where a resize library could take a shortcut path.
+    rng = np.random.RandomState(height)
+    image = rng.randint(0, 256, size=(height, width, 3)).astype(np.uint8)
+    blob, box = preprocess_image(image)
+    h, w = box.resized_height, box.resized_width
+    ref = reference_resize(image[:, :, 1].astype(np.float64), h, w, 1 / box.scale,
+                           1 / box.scale, samples=1500)
+    assert_matches(blob[0, 1, :h, :w], ref, atol=2e-3)
