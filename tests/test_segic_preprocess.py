@@ -154,3 +154,14 @@ def test_common_and_integer_ratio_frames_match_the_reference(height: int, width:
     ref = reference_resize(image[:, :, 1].astype(np.float64), h, w, 1 / box.scale,
                            1 / box.scale, samples=1500)
     assert_matches(blob[0, 1, :h, :w], ref, atol=2e-3)
+
+
+def test_postprocess_of_a_1080p_frame_matches_the_reference() -> None:
+    rng = np.random.RandomState(9)
+    box = letterbox_for(1080, 1920)
+    logits = rng.uniform(-3, 3, size=(1, 1, 896, 896)).astype(np.float32)
+    frame = logits_to_frame(logits, box)
+    assert frame.shape == (1, 1080, 1920)
+    ref = reference_resize(logits[0, 0, :504, :896].astype(np.float64), 1080, 1920,
+                           504 / 1080, 896 / 1920, samples=1500)
+    assert_matches(frame[0], ref, atol=1e-4)
