@@ -83,6 +83,11 @@ CONTRACTS: Dict[str, Tuple[Tensors, Tensors]] = {
         },
         {"masks_pred": ("float32", ("P", 1, 896, 896))},  # shape UNCONFIRMED, our choice
     ),
+    # User-supplied FC-HarDNet-class part model: names and size are our choice (see the toml).
+    "human_parts": (
+        {"input": ("float32", ("N", 3, 288, 144))},
+        {"output": ("float32", ("N", 59, 288, 144))},
+    ),
 }
 
 # (colour, scale, offsets, resize, width, height) per model that takes an image.
@@ -96,6 +101,9 @@ PREPROCESS = {
     "bodypose3dnet": ("BGR", 0.00392156, [0.0] * 3, "stretch", 192, 256),
     "segic_prompt_feature_extract": ("RGB", 1.0, [0.0] * 3, "letterbox_pad", 896, 896),
     "segic": ("RGB", 1.0, [0.0] * 3, "letterbox_pad", 896, 896),
+    "human_parts": (
+        "RGB", 0.01735207357279195, [123.675, 116.28, 103.53], "stretch", 144, 288,
+    ),
 }
 
 LABELS = {

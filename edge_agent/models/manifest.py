@@ -37,7 +37,10 @@ KNOWN_DTYPES = (
     "bool",
 )
 
-Family = Literal["semseg", "peoplenet", "reid", "bodypose3d", "poseclass", "segic", "segic_prompt"]
+Family = Literal[
+    "semseg", "peoplenet", "reid", "bodypose3d", "poseclass", "segic", "segic_prompt",
+    "human_parts",
+]
 
 
 class TensorEntry(BaseModel):

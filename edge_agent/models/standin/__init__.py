@@ -26,6 +26,7 @@ from edge_agent.errors import ConfigError, InputNotFoundError
 from edge_agent.models.manifest import SIDECAR_SUFFIX, ModelManifest, load_manifest
 from edge_agent.models.standin.bodypose3d import build_bodypose3d
 from edge_agent.models.standin.graph import GENERATOR_VERSION
+from edge_agent.models.standin.human_parts import build_human_parts
 from edge_agent.models.standin.peoplenet import build_peoplenet
 from edge_agent.models.standin.segic import build_prompt_extract, build_segic
 from edge_agent.models.standin.semseg import build_shuffleseg, build_vanilla_unet
@@ -42,6 +43,7 @@ _BUILDERS: Dict[str, Builder] = {
     "poseclassificationnet": build_poseclass,
     "segic": build_segic,
     "segic_prompt_feature_extract": build_prompt_extract,
+    "human_parts": build_human_parts,
 }
 
 STANDIN_NAMES: Tuple[str, ...] = tuple(_BUILDERS)

@@ -1,0 +1,1 @@
+"""Human-part segmentation on person crops: selection, mapping back to the frame, rendering."""
