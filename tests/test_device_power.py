@@ -130,6 +130,8 @@ def test_telemetry_snapshot_agx_orin(tmp_path: Path) -> None:
 def test_missing_files_disable_readings_with_one_warning_each(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
+    # A Jetson whose sensors are all missing: each is worth a warning (off a Jetson: one info).
+    write(tmp_path, "/proc/device-tree/compatible", "nvidia,p3737-0000\0nvidia,tegra234\0")
     telemetry = DeviceTelemetry(tmp_path, nvpmodel_query=lambda: None)  # FAKE nvpmodel: absent
     for _ in range(3):
         snap = telemetry.read()

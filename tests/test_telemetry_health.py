@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from jetson_tree import agx_orin_tree
+from jetson_tree import agx_orin_tree, write
 
 from edge_agent.device.telemetry import DeviceTelemetry
 from edge_agent.events.health_payloads import ReloadTelemetry
@@ -89,3 +89,21 @@ def test_a_refused_reload_shows_in_telemetry(tmp_path: Path) -> None:
     reloads.append(reload_result(ReloadOutcome(plan_reload(old, new))))
     last = reporter.build().last_reload
     assert last is not None and last.ok and last.live == ["logging"] and last.error == ""
+
+
+def test_off_a_jetson_missing_readings_are_one_info_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="edge_agent.device")
+    DeviceTelemetry(tmp_path).start()
+    device = [r for r in caplog.records if r.name.startswith("edge_agent.device")]
+    assert [r.levelno for r in device] == [logging.INFO]
+    assert "not a Jetson" in device[0].getMessage()
+
+
+def test_on_a_jetson_each_missing_reading_is_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write(tmp_path, "/proc/device-tree/compatible", "nvidia,p3737-0000\0nvidia,tegra234\0")
+    caplog.set_level(logging.INFO, logger="edge_agent.device")
+    DeviceTelemetry(tmp_path).start()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) >= 3 and all("disabled" in r.getMessage() for r in warnings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import List, Optional, Set
+from typing import List, Optional, Set, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +53,40 @@ def sorted_glob(base: Path, pattern: str) -> List[Path]:
 
 
 class WarnOnce:
-    """Logs a warning the first time each reading is found unavailable, then stays silent."""
+    """Logs a warning the first time each reading is found unavailable, then stays silent.
 
-    def __init__(self, log: Optional[logging.Logger] = None) -> None:
+    With `deferred`, warnings are collected instead, and `flush(on_jetson)` decides: on a
+    Jetson a missing sensor is worth a warning each; elsewhere (a PC, CI) none of them exist,
+    so one info line says so instead of five warnings on every start.
+    """
+
+    def __init__(self, log: Optional[logging.Logger] = None, deferred: bool = False) -> None:
         self._log = log or logger
         self._seen: Set[str] = set()
+        self._deferred = deferred
+        self._held: List[Tuple[str, str]] = []
 
     def warn(self, reading: str, detail: str) -> None:
         """Warn about `reading` unless already warned; `detail` says which file was missing."""
         if reading in self._seen:
             return
         self._seen.add(reading)
+        if self._deferred:
+            self._held.append((reading, detail))
+            return
         self._log.warning("device reading %s disabled: %s", reading, detail)
+
+    def flush(self, on_jetson: bool) -> None:
+        """Log what was held: a warning each on a Jetson, one info line elsewhere."""
+        held, self._held, self._deferred = self._held, [], False
+        if not held:
+            return
+        if on_jetson:
+            for reading, detail in held:
+                self._log.warning("device reading %s disabled: %s", reading, detail)
+        else:
+            self._log.info("not a Jetson: device readings %s unavailable (telemetry 'device' "
+                           "carries what is readable)", ", ".join(r for r, _ in held))
 
     @property
     def disabled(self) -> List[str]:

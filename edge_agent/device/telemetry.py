@@ -18,11 +18,20 @@ from edge_agent.device.thermal import ThermalReader, hottest_c
 from edge_agent.device.throttle import ThrottleReader
 
 
+def is_jetson(root: Path) -> bool:
+    """True when the device tree names an NVIDIA Tegra board."""
+    try:
+        return b"nvidia" in (root / "proc/device-tree/compatible").read_bytes()
+    except OSError:
+        return False
+
+
 class DeviceTelemetry:
     """Power mode, temperatures, rails, GPU load/clock and throttling of the device under `root`."""
 
     def __init__(self, root: Path = Path("/"), nvpmodel_query: Optional[Query] = None) -> None:
-        self._warn = WarnOnce()
+        self._root = root
+        self._warn = WarnOnce(deferred=True)
         self.power_mode = PowerModeReader(root, self._warn, nvpmodel_query)
         self.thermal = ThermalReader(root, self._warn)
         self.rails = PowerRailReader(root, self._warn)
@@ -34,6 +43,7 @@ class DeviceTelemetry:
         """Probe every source once (globs and conf parsing); reads after this are cheap."""
         for reader in (self.power_mode, self.thermal, self.rails, self.gpu, self.throttle):
             reader.probe()
+        self._warn.flush(on_jetson=is_jetson(self._root))
         self._started = True
 
     def stop(self) -> None:
