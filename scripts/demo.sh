@@ -5,6 +5,6 @@
 set -euo pipefail
 source "$(dirname "$0")/setup-env.sh"
 ensure_system_packages
-ensure_venv ""
+ensure_venv standin
 cd "$ROOT"
 exec "$VENV/bin/edge-agent" demo --workdir "$ROOT/var/demo" "$@"

@@ -160,3 +160,22 @@ def test_tracking_model_with_wrong_tensors_stops_before_start(
     assert code == ExitCode.DATA, out
     assert "input_1:0" in out
     assert "running as device" not in out
+
+
+def test_a_fleet_device_runs_without_the_onnx_package(tmp_path: Path) -> None:
+    """onnx is an extra (stand-ins, calibration): the agent and its checks never import it,
+    and the commands that need it say how to install it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"  # as if not installed
+        "import edge_agent.agent.daemon, edge_agent.models.fetch, edge_agent.service.doctor\n"
+        "from edge_agent.cli.main import main\n"
+        "assert main(['models', 'list']) == 0\n"
+        f"sys.exit(main(['models', 'standin', 'peoplenet', '--out', {str(tmp_path)!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == ExitCode.CONFIG, result.stderr
+    assert "edge-agent[standin]" in result.stderr and "Traceback" not in result.stderr

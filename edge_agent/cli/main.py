@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from edge_agent import __version__
-from edge_agent.errors import EdgeAgentError, ExitCode, UsageError
+from edge_agent.errors import ConfigError, EdgeAgentError, ExitCode, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +160,11 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from edge_agent.models.manifest import known_model_names, load_manifest
-    from edge_agent.models.standin import STANDIN_NAMES, write_standin
 
     if args.models_command == "standin":
+        require_onnx("models standin")
+        from edge_agent.models.standin import STANDIN_NAMES, write_standin
+
         names = list(STANDIN_NAMES) if args.name == "all" else [args.name]
         for name in names:
             path = write_standin(name, args.out)
@@ -184,7 +186,20 @@ def _cmd_models(args: argparse.Namespace) -> int:
     )
 
 
+def require_onnx(command: str) -> None:
+    """The onnx package (extra 'standin') is needed to write models; say so, not a traceback."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            f"`edge-agent {command}` writes ONNX models and needs the onnx package ({exc})",
+            "install it with `pip install 'edge-agent[standin]'` (the demo and test scripts "
+            "do); a fleet device that only runs models does not need it",
+        ) from None
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    require_onnx("demo")
     from edge_agent.demo.command import run_demo
 
     return run_demo(args.workdir, args.duration_s, args.broker, args.clip)

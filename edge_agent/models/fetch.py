@@ -32,8 +32,9 @@ from edge_agent.errors import (
     ModelContractError,
     ServiceUnavailableError,
 )
+from edge_agent.models.files import atomic_write as _atomic_write
+from edge_agent.models.files import sidecar_path
 from edge_agent.models.manifest import known_model_names, load_manifest
-from edge_agent.models.standin import _atomic_write, sidecar_path
 from edge_agent.models.store import sha256_file
 
 CHUNK_BYTES = 1 << 20

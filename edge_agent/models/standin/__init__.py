@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
 import onnx
 
 from edge_agent.errors import ConfigError, InputNotFoundError
-from edge_agent.models.manifest import SIDECAR_SUFFIX, ModelManifest, load_manifest
+from edge_agent.models.files import atomic_write as _atomic_write
+from edge_agent.models.files import sidecar_path
+from edge_agent.models.manifest import ModelManifest, load_manifest
 from edge_agent.models.standin.bodypose3d import build_bodypose3d
 from edge_agent.models.standin.graph import GENERATOR_VERSION
 from edge_agent.models.standin.human_parts import build_human_parts
@@ -47,11 +47,6 @@ _BUILDERS: Dict[str, Builder] = {
 }
 
 STANDIN_NAMES: Tuple[str, ...] = tuple(_BUILDERS)
-
-
-def sidecar_path(onnx_path: Path) -> Path:
-    """`<dir>/<name>.manifest.json` next to `<dir>/<name>.onnx`."""
-    return onnx_path.with_name(onnx_path.stem + SIDECAR_SUFFIX)
 
 
 def build_standin(name: str, manifest_dir: Optional[Path] = None) -> bytes:
@@ -93,16 +88,3 @@ def write_standin(name: str, out_dir: Path, manifest_dir: Optional[Path] = None)
     return onnx_path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a sibling temporary file and rename, so `path` is old or new, never partial."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink()
-        raise
