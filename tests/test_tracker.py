@@ -130,5 +130,7 @@ def test_memory_stays_bounded_over_a_long_run() -> None:
         emb = np.stack([unit(int(rng.integers(1 << 30)))]) if people else np.zeros((0, 32))
         tracker.update(k / FPS, np.array(people).reshape(-1, 4), np.full(len(people), 0.9),
                        emb)
-        assert len(tracker.live_tracks) <= 3
+        # A fresh random embedding every frame vetoes every match, so each frame starts a
+        # track (confirmed at once: score 0.9) that lives max_lost_s = 3 frames after it.
+        assert len(tracker.live_tracks) <= 5
     assert len(gallery) <= 20
