@@ -15,6 +15,10 @@ from typing import List, Sequence
 
 from edge_agent.tracking.track import Track, TrackState
 
+GAP_TOLERANCE_S = 1e-6
+"""Frame times are sums of float intervals: 2.2 - 1.9 is 0.30000000000000027, and a frame
+exactly one gap after the last match must still be inside it."""
+
 
 def published_tracks(tracks: Sequence[Track], now_s: float, predict_gap_s: float) -> List[Track]:
     """Tracks a subscriber sees for the frame at `now_s` (tracker order)."""
@@ -22,7 +26,7 @@ def published_tracks(tracks: Sequence[Track], now_s: float, predict_gap_s: float
     for track in tracks:
         if track.state == TrackState.CONFIRMED or (
             track.state == TrackState.LOST and track.predicted
-            and track.lost_s(now_s) <= predict_gap_s
+            and track.lost_s(now_s) <= predict_gap_s + GAP_TOLERANCE_S
         ):
             out.append(track)
     return out

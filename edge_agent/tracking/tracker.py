@@ -25,7 +25,7 @@ from edge_agent.tracking.association import RoundInputs, assign, round_cost
 from edge_agent.tracking.detections import sanitize
 from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.params import TrackerParams, params_from_settings
-from edge_agent.tracking.published import published_tracks
+from edge_agent.tracking.published import GAP_TOLERANCE_S, published_tracks
 from edge_agent.tracking.track import Track, TrackState
 
 __all__ = ["Tracker", "TrackerParams", "TrackerStep", "params_from_settings"]
@@ -239,7 +239,7 @@ class Tracker:
                         self._remember(track, now)
                     else:
                         box = kalman.z_to_box(track.x[None, :4])[0]
-                        track.predicted = track.lost_s(now) <= params.predict_gap_s and (
+                        track.predicted = track.lost_s(now) <= params.predict_gap_s + GAP_TOLERANCE_S and (
                             frame_size_wh is None or _inside_share(box, frame_size_wh)
                             >= params.min_inside_share)
                         if track.predicted:
