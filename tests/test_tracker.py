@@ -10,7 +10,7 @@ from edge_agent.tracking import kalman
 from edge_agent.tracking.association import INFEASIBLE, assign
 from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.track import TrackState
-from edge_agent.tracking.tracker import Tracker, TrackerParams, TrackerStep
+from edge_agent.tracking.tracker import Tracker, TrackerParams, TrackerStep, params_from_settings
 
 FPS = 10.0
 
@@ -262,3 +262,14 @@ def test_bad_detections_are_dropped_and_counted_never_published() -> None:
     for k in range(1, 4):
         step = feed(tracker, k, [], [])
         assert all(np.isfinite(t.last_box).all() for t in step.tracks)
+
+
+def test_settings_defaults_are_the_tracker_defaults() -> None:
+    from edge_agent.settings.tracking import TrackingSettings
+
+    from_settings = params_from_settings(TrackingSettings(reid_model=""))
+    defaults = TrackerParams()
+    for name in ("min_hits", "confirm_s", "confirm_score", "high_score", "low_score",
+                 "max_lost_s", "predict_gap_s", "iou_gate", "appearance_gate",
+                 "appearance_weight"):
+        assert getattr(from_settings, name) == getattr(defaults, name), name
