@@ -116,4 +116,5 @@ def test_mask_event_size_agrees_with_the_bilinear_overlay() -> None:
         scores.append(iou(resize_class_map(m, 240, 136) == 1, reference))
         top_left.append(iou(cv2.resize(m, (240, 136), interpolation=cv2.INTER_NEAREST) == 1,
                             reference))
-    assert np.mean(scores) >= 0.93 and np.mean(top_left) < 0.9
+    # Measured: 0.973 pixel-centre, 0.922 top-left on these ellipses.
+    assert np.mean(scores) >= 0.96 and np.mean(scores) > np.mean(top_left) + 0.03
