@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 from pydantic import Field, ValidationInfo, field_validator
 from typing_extensions import Literal
 
+from edge_agent.events.topics import RESERVED_LEVELS
 from edge_agent.settings.base import ID_PATTERN, StrictModel
 
 Point = Tuple[float, float]
@@ -66,6 +67,16 @@ def polygon_problem(polygon: Sequence[Point]) -> Optional[str]:
     return None
 
 
+def check_not_reserved(value: str, what: str) -> str:
+    """Refuse an id equal (in any case) to a topic level the agent uses itself."""
+    if value.lower() in RESERVED_LEVELS:
+        raise ValueError(
+            f"{what} {value!r} is a topic level the agent publishes itself; choose another "
+            f"name (reserved: {', '.join(sorted(RESERVED_LEVELS))})"
+        )
+    return value
+
+
 def _check_point(point: Point, what: str) -> Point:
     x, y = point
     if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
@@ -100,6 +111,11 @@ class LineSettings(StrictModel):
             "epoch (86400 = UTC midnight); 0 = never reset."
         ),
     )
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return check_not_reserved(value, "line name")
 
     @field_validator("start", "end")
     @classmethod
