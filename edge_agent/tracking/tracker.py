@@ -101,13 +101,12 @@ class Tracker:
         dt = 0.0 if self._last_ts is None else max(t_s - self._last_ts, 0.0)
         now = t_s if self._last_ts is None else max(t_s, self._last_ts)
         self._last_ts = now
-        self._predict(dt)
         det_boxes, det_scores, det_emb = clean.boxes, clean.scores, clean.embeddings
+        # All tracks are stacked once per frame: per-track numpy calls cost ~20 us each.
+        x, p = self._predicted_state(dt)
+        inputs = self._round_inputs(x, now, dt, det_emb is not None)
         high = np.flatnonzero(det_scores >= params.high_score)
         low = np.flatnonzero((det_scores >= params.low_score) & (det_scores < params.high_score))
-        inputs = self._round_inputs(now, dt, det_emb is not None)
-        matched = np.zeros(len(self._tracks), dtype=bool)
-        born: List[Track] = []
         # Round 1: confident detections against every live track.
         cost = round_cost(
             inputs, det_boxes[high], None if det_emb is None else det_emb[high],
@@ -117,9 +116,10 @@ class Tracker:
         rows, cols = assign(cost, params.max_match_cost)
         used_high = np.zeros(len(high), dtype=bool)
         used_high[cols] = True
-        self._apply(rows, high[cols], det_boxes, det_scores, det_emb, now, born)
-        matched[rows] = True
+        cols = high[cols]
         # Round 2: weak detections against the confirmed tracks still unmatched, IoU only.
+        matched = np.zeros(len(self._tracks), dtype=bool)
+        matched[rows] = True
         candidates = np.flatnonzero(~matched & ~inputs.tentative)
         if len(candidates) and len(low):
             sub = RoundInputs(inputs.predicted[candidates], inputs.lost_s[candidates],
@@ -127,30 +127,39 @@ class Tracker:
             cost = round_cost(sub, det_boxes[low], None, params.low_iou_gate,
                               params.lost_cost_per_s)
             rows2, cols2 = assign(cost, params.max_match_cost)
-            self._apply(candidates[rows2], low[cols2], det_boxes, det_scores, det_emb, now,
-                        born)
+            rows = np.concatenate([rows, candidates[rows2]])
+            cols = np.concatenate([cols, low[cols2]])
             matched[candidates[rows2]] = True
+        if len(rows):
+            x[rows], p[rows] = kalman.update(x[rows], p[rows], kalman.box_to_z(det_boxes[cols]))
+        for track, xi, pi in zip(self._tracks, x, p):
+            track.x, track.p = xi, pi
+        born: List[Track] = []
+        self._apply(rows, cols, det_boxes, det_scores, det_emb, inputs.embeddings, now, born)
         ended = self._age(matched, now, frame_size_wh)
         self._spawn(high[~used_high], det_boxes, det_scores, det_emb, now, born)
         return TrackerStep(published_tracks(self._tracks, now, params.predict_gap_s), born,
                            ended, clean.dropped)
 
-    def _predict(self, dt: float) -> None:
-        if not self._tracks or dt <= 0.0:
-            return
+    def _predicted_state(self, dt: float) -> Tuple[np.ndarray, np.ndarray]:
+        """Stacked state [T,8] and covariance [T,8,8] of every track, predicted by dt."""
+        if not self._tracks:
+            return np.zeros((0, kalman.STATE_DIM)), np.zeros((0, kalman.STATE_DIM,
+                                                              kalman.STATE_DIM))
         x = np.stack([t.x for t in self._tracks])
         p = np.stack([t.p for t in self._tracks])
-        frozen = np.array([t.misses > 0 for t in self._tracks])
-        x, p = kalman.predict(x, p, dt, frozen)
-        for track, xi, pi in zip(self._tracks, x, p):
-            track.x, track.p = xi, pi
+        if dt > 0.0:
+            frozen = np.array([t.misses > 0 for t in self._tracks])
+            x, p = kalman.predict(x, p, dt, frozen)
+        return x, p
 
-    def _round_inputs(self, now: float, dt: float, want_embeddings: bool) -> RoundInputs:
+    def _round_inputs(self, x: np.ndarray, now: float, dt: float,
+                      want_embeddings: bool) -> RoundInputs:
         tracks = self._tracks
         if not tracks:
             return RoundInputs(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=bool), None)
-        predicted = kalman.z_to_box(np.stack([t.x[:4] for t in tracks]))
-        lost_s = np.array([max(t.lost_s(now) - dt, 0.0) for t in tracks])
+        predicted = kalman.z_to_box(x[:, :4])
+        lost_s = np.maximum(now - np.array([t.last_ts for t in tracks]) - dt, 0.0)
         tentative = np.array([t.state == TrackState.TENTATIVE for t in tracks])
         emb = None
         if want_embeddings and any(t.embedding is not None for t in tracks):
@@ -166,27 +175,27 @@ class Tracker:
         boxes: np.ndarray,
         scores: np.ndarray,
         embeddings: Optional[np.ndarray],
+        track_embeddings: Optional[np.ndarray],
         now: float,
         born: List[Track],
     ) -> None:
+        """Lifecycle bookkeeping of matched tracks (their filter state is already updated)."""
         if len(rows) == 0:
             return
-        tracks = [self._tracks[int(r)] for r in rows]
-        x = np.stack([t.x for t in tracks])
-        p = np.stack([t.p for t in tracks])
-        x, p = kalman.update(x, p, kalman.box_to_z(boxes[cols]))
         mixed = None
         if embeddings is not None:
-            # One vectorised EMA for all matched tracks (a per-track loop costs ~4 us each).
+            # One vectorised EMA for all matched tracks (a per-track loop costs ~4 us each);
+            # a track without an appearance yet (zero row) takes the new one as it is.
             new = embeddings[cols]
-            old = np.stack([t.embedding if t.embedding is not None else new[i]
-                            for i, t in enumerate(tracks)])
+            old = new if track_embeddings is None else track_embeddings[rows]
+            old = np.where(np.abs(old).sum(axis=1, keepdims=True) > 0.0, old, new)
             momentum = self.params.embedding_momentum
             mixed = momentum * old + (1.0 - momentum) * new
             mixed /= np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
-        for i, (track, col) in enumerate(zip(tracks, cols)):
-            track.x, track.p = x[i], p[i]
-            track.detected_box = boxes[col].copy()
+            mixed = mixed.astype(np.float32)
+        for i, (row, col) in enumerate(zip(rows.tolist(), cols.tolist())):
+            track = self._tracks[row]
+            track.detected_box = boxes[col]
             track.last_box = track.detected_box
             track.predicted = False
             track.misses = 0
@@ -195,7 +204,7 @@ class Tracker:
             track.score = float(scores[col])
             track.top_score = max(track.top_score, track.score)
             if mixed is not None:
-                track.embedding = mixed[i].astype(np.float32)
+                track.embedding = mixed[i]
             if track.state == TrackState.LOST:
                 track.state = TrackState.CONFIRMED
             elif track.state == TrackState.TENTATIVE and self._confirmable(track, now):
