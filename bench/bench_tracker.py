@@ -20,6 +20,7 @@ import argparse
 import ctypes
 import os
 import time
+from pathlib import Path
 from typing import List, Tuple
 
 import numpy as np
@@ -40,7 +41,7 @@ def blas_threads() -> str:
     """Threads of the BLAS numpy loaded, asked from the library itself (Linux)."""
     np.ones((2, 2)) @ np.ones((2, 2))  # make sure BLAS is loaded
     try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
+        with Path("/proc/self/maps").open(encoding="utf-8") as maps:
             paths = {line.split()[-1] for line in maps
                      if "blas" in line.lower() or "mkl" in line.lower()}
     except OSError:
@@ -53,7 +54,7 @@ def blas_threads() -> str:
         for name in _BLAS_QUERIES:
             query = getattr(lib, name, None)
             if query is not None:
-                return f"{int(query())} ({os.path.basename(path)})"
+                return f"{int(query())} ({Path(path).name})"
     return "unknown (OPENBLAS_NUM_THREADS={}, OMP_NUM_THREADS={})".format(
         os.environ.get("OPENBLAS_NUM_THREADS", "unset"), os.environ.get("OMP_NUM_THREADS", "unset"))
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from edge_agent.analytics.geometry import crossing, signed_distance
 
@@ -140,7 +140,7 @@ class LineCounters:
         self._tracks.setdefault(uid, _TrackSides(last_seen_s=now_s, last_foot=foot))
         return self._move(uid, foot, now_s)
 
-    def _inherit(self, uid: str, foot: Point, now_s: float, seen: set) -> _TrackSides:
+    def _inherit(self, uid: str, foot: Point, now_s: float, seen: Set[str]) -> _TrackSides:
         best: Optional[str] = None
         best_dist = self._handover_radius
         for other, state in self._tracks.items():

@@ -87,4 +87,5 @@ def load_embeddings(path: Path, lines: int) -> np.ndarray:
             "line of --hyp)", "write one embedding per detection line, in file order")
     emb = raw.astype(np.float32)
     norm = np.linalg.norm(emb, axis=1, keepdims=True)
-    return np.where(norm > 0, emb / np.maximum(norm, 1e-12), emb)
+    unit: np.ndarray = np.where(norm > 0, emb / np.maximum(norm, 1e-12), emb)
+    return unit

@@ -178,7 +178,8 @@ class TrackingSettings(StrictModel):
         ),
     )
     confirm_s: float = Field(
-        0.05, ge=0.0, description="Least time from a track's first to latest match to confirm it, s."
+        0.05, ge=0.0,
+        description="Least time from a track's first to latest match to confirm it, seconds.",
     )
     confirm_score: float = Field(
         0.8, ge=0.0, le=1.0,

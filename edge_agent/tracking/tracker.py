@@ -248,7 +248,8 @@ class Tracker:
                         self._remember(track, now)
                     else:
                         box = kalman.z_to_box(track.x[None, :4])[0]
-                        track.predicted = track.lost_s(now) <= params.predict_gap_s + GAP_TOLERANCE_S and (
+                        in_gap = track.lost_s(now) <= params.predict_gap_s + GAP_TOLERANCE_S
+                        track.predicted = in_gap and (
                             frame_size_wh is None or _inside_share(box, frame_size_wh)
                             >= params.min_inside_share)
                         if track.predicted:
