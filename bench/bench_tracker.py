@@ -7,9 +7,10 @@ its cost adds directly to latency; the target is <= 1 ms median and <= 2 ms p95 
 runs every frame); the first frames (track creation) are excluded. As a yardstick measured in
 the same process, interleaved round by round, the bench also times the core of plain SORT on
 the same boxes (one IoU matrix and one linear_sum_assignment); the ratio is what transfers
-between machines. BLAS threads are reported because numpy's batched 4x4 inverses and matrix
-products may use them. Crop preprocessing (crop, resize to 128x256, RGB, normalise) runs once
-per frame for all people of all cameras in the round.
+between machines. BLAS threads are set to 1 as in the agent (--blas-threads to change) and
+reported, because numpy's batched 4x4 inverses and matrix products may use them. Crop
+preprocessing (crop, resize to 128x256, RGB, normalise) runs once per frame for all people
+of all cameras in the round.
 
 Run: .venv/bin/python bench/bench_tracker.py [--frames N] [--rounds R]
 """
@@ -21,7 +22,7 @@ import ctypes
 import os
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -32,18 +33,16 @@ from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.tracker import Tracker, TrackerParams
 
 WIDTH, HEIGHT, FPS, DIM = 1920, 1080, 10.0, 256
-_BLAS_QUERIES = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
-                 "scipy_openblas_get_num_threads", "openblas_get_num_threads64_",
-                 "MKL_Get_Max_Threads")
+_BLAS_PREFIXES = ("openblas_", "scipy_openblas_")
+_BLAS_SUFFIXES = ("", "64_")
 
 
-def blas_threads() -> str:
-    """Threads of the BLAS numpy loaded, asked from the library itself (Linux)."""
+def _blas_call(what: str, *args: int) -> Optional[Tuple[int, str]]:
+    """Call openblas_<what> in the BLAS numpy loaded (Linux); (result, library) or None."""
     np.ones((2, 2)) @ np.ones((2, 2))  # make sure BLAS is loaded
     try:
         with Path("/proc/self/maps").open(encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps
-                     if "blas" in line.lower() or "mkl" in line.lower()}
+            paths = {line.split()[-1] for line in maps if "blas" in line.lower()}
     except OSError:
         paths = set()
     for path in sorted(paths):
@@ -51,10 +50,24 @@ def blas_threads() -> str:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in _BLAS_QUERIES:
-            query = getattr(lib, name, None)
-            if query is not None:
-                return f"{int(query())} ({Path(path).name})"
+        for prefix in _BLAS_PREFIXES:
+            for suffix in _BLAS_SUFFIXES:
+                func = getattr(lib, f"{prefix}{what}{suffix}", None)
+                if func is not None:
+                    return int(func(*args) or 0), Path(path).name
+    return None
+
+
+def set_blas_threads(count: int) -> None:
+    """As the agent does (native_threads.py) unless told otherwise: it runs with 1."""
+    _blas_call("set_num_threads", count)
+
+
+def blas_threads() -> str:
+    """Threads of the BLAS numpy loaded, asked from the library itself."""
+    found = _blas_call("get_num_threads")
+    if found is not None:
+        return f"{found[0]} ({found[1]})"
     return "unknown (OPENBLAS_NUM_THREADS={}, OMP_NUM_THREADS={})".format(
         os.environ.get("OPENBLAS_NUM_THREADS", "unset"), os.environ.get("OMP_NUM_THREADS", "unset"))
 
@@ -127,7 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads (the agent runs with 1, native_threads.py)")
     args = parser.parse_args()
+    set_blas_threads(args.blas_threads)
     print(f"BLAS threads: {blas_threads()}; CPU cores: {os.cpu_count()}")
     print(f"tracker update per frame (256-d ReID, 5% missed, 15% low-score boxes), "
           f"{args.rounds} interleaved rounds of {args.frames} frames")
