@@ -193,16 +193,19 @@ class Tracker:
             mixed = momentum * old + (1.0 - momentum) * new
             mixed /= np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
             mixed = mixed.astype(np.float32)
-        for i, (row, col) in enumerate(zip(rows.tolist(), cols.tolist())):
+        matched_boxes = boxes[cols]
+        matched_scores = scores[cols].tolist()
+        for i, row in enumerate(rows.tolist()):
             track = self._tracks[row]
-            track.detected_box = boxes[col]
+            track.detected_box = matched_boxes[i]
             track.last_box = track.detected_box
             track.predicted = False
             track.misses = 0
             track.last_ts = now
             track.hits += 1
-            track.score = float(scores[col])
-            track.top_score = max(track.top_score, track.score)
+            track.score = matched_scores[i]
+            if track.score > track.top_score:
+                track.top_score = track.score
             if mixed is not None:
                 track.embedding = mixed[i]
             if track.state == TrackState.LOST:
