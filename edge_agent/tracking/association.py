@@ -92,11 +92,12 @@ def assign(cost: np.ndarray, limit: float) -> Tuple[np.ndarray, np.ndarray]:
     col_count = feasible.sum(axis=0)
     lone = feasible & (row_count[:, None] == 1) & (col_count[None, :] == 1)
     lone_rows, lone_cols = np.nonzero(lone)
-    busy_rows = np.flatnonzero(row_count > 1)
-    busy_cols = np.flatnonzero(col_count > 1)
-    # Rows with one feasible entry in a busy column (and vice versa) are busy too.
-    busy_rows = np.union1d(busy_rows, np.flatnonzero(feasible[:, busy_cols].any(axis=1)))
-    busy_cols = np.union1d(busy_cols, np.flatnonzero(feasible[busy_rows].any(axis=0)))
+    # Rows and columns with a choice, and everything feasible that touches them, go to the
+    # solver; the rest are the lone pairs above.
+    busy_row = (row_count > 1) | (feasible & (col_count > 1)[None, :]).any(axis=1)
+    busy_col = (col_count > 1) | (feasible & busy_row[:, None]).any(axis=0)
+    busy_rows = np.flatnonzero(busy_row)
+    busy_cols = np.flatnonzero(busy_col)
     if len(busy_rows) == 0:
         return lone_rows.astype(np.int64), lone_cols.astype(np.int64)
     sub = cost[np.ix_(busy_rows, busy_cols)]

@@ -136,7 +136,7 @@ class Tracker:
             track.x, track.p = xi, pi
         born: List[Track] = []
         self._apply(rows, cols, det_boxes, det_scores, det_emb, inputs.embeddings, now, born)
-        ended = self._age(matched, now, frame_size_wh)
+        ended = self._age(matched, now, frame_size_wh, inputs.predicted)
         self._spawn(high[~used_high], det_boxes, det_scores, det_emb, now, born)
         return TrackerStep(published_tracks(self._tracks, now, params.predict_gap_s), born,
                            ended, clean.dropped)
@@ -232,8 +232,9 @@ class Tracker:
             reid_id = self.gallery.new_id() if self.gallery is not None else track.uid
         track.reid_id = reid_id
 
-    def _age(self, matched: np.ndarray, now: float,
-             frame_size_wh: Optional[Tuple[int, int]]) -> List[Track]:
+    def _age(self, matched: np.ndarray, now: float, frame_size_wh: Optional[Tuple[int, int]],
+             predicted: np.ndarray) -> List[Track]:
+        """Move unmatched tracks along the lifecycle; `predicted` are this frame's boxes."""
         params = self.params
         ended: List[Track] = []
         survivors: List[Track] = []
@@ -250,7 +251,7 @@ class Tracker:
                         ended.append(track)
                         self._remember(track, now)
                     else:
-                        box = kalman.z_to_box(track.x[None, :4])[0]
+                        box = predicted[index]  # unmatched: the prediction stands
                         in_gap = track.lost_s(now) <= params.predict_gap_s + GAP_TOLERANCE_S
                         track.predicted = in_gap and (
                             frame_size_wh is None or _inside_share(box, frame_size_wh)
