@@ -99,6 +99,10 @@ def _tracking(args: argparse.Namespace) -> Any:
         return evaluate(gt, hyp.rows, args.iou).as_dict()
     fps, frame_size, params = replay_settings(args.gt, args.fps, args.frame_size,
                                               args.min_hits, args.max_lost_s)
+    if frame_size is None:
+        sys.stderr.write("note: frame size unknown (no seqinfo.ini beside the ground truth, no "
+                         "--frame-size): people walking out of the image are predicted past "
+                         "its edge, as the agent never does\n")
     embeddings = None
     if args.embeddings is not None:
         embeddings = load_embeddings(args.embeddings, hyp.lines)
