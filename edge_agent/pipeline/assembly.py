@@ -24,11 +24,11 @@ from edge_agent.pipeline.event_worker import EventWorker
 from edge_agent.pipeline.inference_worker import InferenceWorker, InferredBatch
 from edge_agent.pipeline.mask_events import MaskEventBuilder
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
+from edge_agent.runtime.rate_gate import RateGate
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.timing import StageTimings
 from edge_agent.pipeline.tracking_stage import TrackingStage
 from edge_agent.pipeline.tracking_worker import TrackingWorker
-from edge_agent.runtime.rate_gate import RateGate
 from edge_agent.settings import AgentSettings, enabled_cameras
 from edge_agent.transport.publisher import Publisher
 

@@ -20,8 +20,8 @@ from typing import Any, Dict, List, Mapping
 
 from edge_agent.frames import Frame
 from edge_agent.pipeline.due_frames import DueFrames, FrameSlot
-from edge_agent.pipeline.semseg_engine import PreparedBatch, SegBatchResult, SemSegEngine
 from edge_agent.runtime.rate_gate import RateGate
+from edge_agent.pipeline.semseg_engine import PreparedBatch, SegBatchResult, SemSegEngine
 
 logger = logging.getLogger(__name__)
 

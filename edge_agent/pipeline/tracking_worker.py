@@ -16,8 +16,8 @@ import time
 from typing import Dict, Mapping, Optional
 
 from edge_agent.pipeline.due_frames import DueFrames, FrameSlot
-from edge_agent.pipeline.tracking_stage import TrackingStage
 from edge_agent.runtime.rate_gate import RateGate
+from edge_agent.pipeline.tracking_stage import TrackingStage
 
 logger = logging.getLogger(__name__)
 
