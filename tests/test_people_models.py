@@ -33,10 +33,40 @@ def test_grid_decode_matches_the_contract_formula() -> None:
     boxes, scores = peoplenet.decode_candidates(cov, bbox, 0, 0.4)
     np.testing.assert_allclose(boxes, [[100, 50, 180, 250]], atol=1e-4)
     assert scores.tolist() == pytest.approx([0.9])
-    # clipping to [0, W-1] x [0, H-1]
+    # nvinfer (NMS mode): values >= W become W - 1, negatives 0
     cov, bbox = grids_with_person([-20, -5, 990, 600], [(0, 0)], 0.9)
-    boxes, _ = peoplenet.decode_candidates(cov, bbox, 0, 0.4)
+    boxes, _ = peoplenet.decode_candidates(cov, bbox, 0, 0.4, "nms")
     np.testing.assert_allclose(boxes, [[0, 0, 959, 543]], atol=1e-4)
+    # TAO / Triton (DBSCAN mode): clip to [0, W] x [0, H]
+    boxes, _ = peoplenet.decode_candidates(cov, bbox, 0, 0.4, "dbscan")
+    np.testing.assert_allclose(boxes, [[0, 0, 960, 544]], atol=1e-4)
+
+
+@pytest.mark.parametrize("mode, expected", [
+    # nvinfer leaves a value in [W-1, W) alone and only replaces values >= W
+    ("nms", [[900.0, 400.0, 959.5, 543.25]]),
+    ("dbscan", [[900.0, 400.0, 959.5, 543.25]]),
+])
+def test_edge_box_just_inside_the_frame_is_kept_as_is(mode: str, expected: list) -> None:
+    cov, bbox = grids_with_person([900, 400, 959.5, 543.25], [(30, 58)], 0.9)
+    boxes, _ = peoplenet.decode_candidates(cov, bbox, 0, 0.4, mode)
+    np.testing.assert_allclose(boxes, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("mode, right, bottom", [
+    ("nms", 959 * 2.0, 543 * 1080 / 544),  # nvinfer: 1 net px short = 2 frame px
+    ("dbscan", 1920.0, 1080.0),  # TAO / Triton: at the edge
+])
+def test_person_cut_by_the_right_and_bottom_edge(mode: str, right: float, bottom: float) -> None:
+    """A person walking out at the bottom-right corner of a 1920x1080 frame."""
+    cells = [(j, i) for j in range(26, 34) for i in range(54, 60)]
+    cov, bbox = grids_with_person([880, 380, 1000, 600], cells, 0.6)
+    thresholds = (0.4, 0.2, 0.2) if mode == "nms" else (0.9, 0.9, 0.7)
+    params = peoplenet.ClusterParams(mode=mode, thresholds=thresholds)
+    det = peoplenet.decode_frame(cov, bbox, (1920, 1080), params)
+    assert len(det) == 1
+    np.testing.assert_allclose(det.boxes[0][2:], [right, bottom], rtol=1e-5)
+    assert 0.0 <= float(det.scores[0]) <= 1.0
 
 
 def test_nms_merges_cells_and_scales_to_frame() -> None:
@@ -61,7 +91,9 @@ def test_dbscan_sums_coverage_and_averages_boxes() -> None:
     cov, bbox = grids_with_person([100, 60, 170, 240], cells, 0.5)
     params = peoplenet.ClusterParams(mode="dbscan", thresholds=(0.9, 0.9, 0.7))
     det = peoplenet.decode_frame(cov, bbox, (960, 544), params)
-    assert len(det) == 1 and det.scores[0] == pytest.approx(3.0)
+    # TAO's confidence is the coverage sum (3.0); it passed the 0.9 threshold and is capped
+    # at 1 for the tracker, which accepts scores in [0, 1] only.
+    assert len(det) == 1 and det.scores[0] == pytest.approx(1.0)
     np.testing.assert_allclose(det.boxes[0], [100, 60, 170, 240], atol=1e-3)
     # a single weak cell is noise: its weight 0.5 < min_samples 1
     cov, bbox = grids_with_person([100, 60, 170, 240], [(5, 8)], 0.5)

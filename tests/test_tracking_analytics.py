@@ -117,6 +117,18 @@ def test_polygon_problems() -> None:
          "outputs 256-d"),
         ('[models.tracking]\ncluster_mode = "kmeans"\n', "models.tracking.cluster_mode",
          "dbscan"),
+        ('[[cameras]]\nid = "status"\nurl = "x.avi"\n', "cameras[0].id",
+         "camera id 'status' is a topic level the agent publishes itself"),
+        ('[[cameras]]\nid = "Telemetry"\nurl = "x.avi"\n', "cameras[0].id",
+         "reserved: active, available, cmd, count, in, line, mask, occupancy, out, person, "
+         "status, telemetry, track, zone"),
+        ('[[cameras]]\nid = "c"\nurl = "x.avi"\n[[cameras.zones]]\nname = "cmd"\n'
+         "polygon = [[0, 0], [1, 0], [1, 1]]\n", "cameras[0].zones[0].name",
+         "zone name 'cmd' is a topic level"),
+        ('[[cameras]]\nid = "c"\nurl = "x.avi"\n[[cameras.lines]]\nname = "count"\n'
+         "start = [0, 0]\nend = [1, 1]\n", "cameras[0].lines[0].name", "line name 'count'"),
+        ("[models.tracking]\nhigh_score = 0.3\nlow_score = 0.4\n", "models.tracking.low_score",
+         "above high_score"),
     ],
 )
 def test_bad_tracking_config_is_refused_with_the_field(

@@ -53,13 +53,14 @@ class CameraCounting:
         return step
 
     def observe_lines(self, now_s: float, tracks: Sequence[TrackPoint]) -> List[Crossing]:
-        """Reset due counters, then count crossings of visible (not lost) tracks."""
+        """Reset due counters, then count crossings of the tracks matched in this frame.
+
+        Predicted positions (lost tracks) never move a track across a line: the crossing is
+        counted once the person is seen again, from their last seen side.
+        """
         self.lines.roll(now_s)
-        found: List[Crossing] = []
-        for track in tracks:
-            if not track.lost:
-                found.extend(self.lines.observe(track.uid, track.foot))
-        return found
+        return self.lines.observe_frame(
+            now_s, [(t.uid, t.foot) for t in tracks if not t.lost])
 
     def forget(self, uid: str, now_s: float) -> Dict[str, float]:
         """Drop an ended track; returns its dwell times."""

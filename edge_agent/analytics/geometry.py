@@ -7,6 +7,7 @@ sit in the neighbouring zone. Both tests are vectorised over people.
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -40,6 +41,14 @@ def side(point: Point, start: Point, end: Point) -> float:
     return (end[0] - start[0]) * (point[1] - start[1]) - (end[1] - start[1]) * (
         point[0] - start[0]
     )
+
+
+def signed_distance(point: Point, start: Point, end: Point) -> float:
+    """Distance of `point` from the infinite line start->end, > 0 on its right (y down)."""
+    length = math.hypot(end[0] - start[0], end[1] - start[1])
+    if length == 0.0:
+        return 0.0
+    return side(point, start, end) / length
 
 
 def crossing(prev: Point, cur: Point, start: Point, end: Point) -> Optional[str]:

@@ -1,19 +1,22 @@
 """Who is in which zone, how many (and how many moving), and for how long.
 
-Fed once per processed frame with every visible track's foot point. A track that is LOST
-(briefly occluded) stays in its last zone: occupancy must not flap when someone walks behind
-a pillar, a complaint users of existing systems have. "Active" counts only people moving
-faster than a threshold, so a dashboard can tell a queue from a passing crowd.
+Fed once per processed frame with the foot points of the tracks a subscriber sees
+(`track_points(TrackerStep.tracks, ...)`). A track reported with a predicted box (lost for
+at most the tracker's short gap) stays in its last zone: occupancy must not flap when
+someone walks behind a pillar. A track lost for longer is not in the step's tracks, so it is
+not counted anywhere until it is found again (its zone memory is kept for that moment).
+"Active" counts only people moving faster than a threshold, so a dashboard can tell a queue
+from a passing crowd.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Any, Dict, List, Sequence, Set, Tuple
 
 import numpy as np
 
-from edge_agent.analytics.geometry import points_in_polygon
+from edge_agent.analytics.geometry import foot_points, points_in_polygon
 from edge_agent.analytics.zone_coverage import Zone
 
 
@@ -26,6 +29,25 @@ class TrackPoint:
     speed: float
     """Foot speed in frame heights per second."""
     lost: bool = False
+
+
+def track_points(tracks: Sequence[Any], frame_size_wh: Tuple[int, int]) -> List[TrackPoint]:
+    """Analytics' view of the published tracks of one frame (`TrackerStep.tracks`).
+
+    Uses each track's reported box (`last_box`: the detection, or the prediction while
+    `predicted`), its velocity in px/s scaled to frame heights per second, and marks
+    predicted tracks `lost` (they keep their zones and never cross a line).
+    """
+    width, height = frame_size_wh
+    boxes = np.array([t.last_box for t in tracks], dtype=np.float64).reshape(-1, 4)
+    feet = foot_points(boxes, (width, height))
+    return [
+        TrackPoint(t.uid, (float(feet[i][0]), float(feet[i][1])),
+                   float(np.hypot(*np.asarray(t.velocity_px_s, dtype=np.float64)[:2]))
+                   / max(height, 1),
+                   bool(getattr(t, "predicted", False)))
+        for i, t in enumerate(tracks)
+    ]
 
 
 @dataclass(frozen=True)

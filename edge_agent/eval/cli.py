@@ -20,21 +20,31 @@ def register(subparsers: Any) -> None:
     """Add the `eval` command and its two actions."""
     parser = subparsers.add_parser("eval", help="evaluate tracking (MOT) or ReID (Market-1501)")
     actions = parser.add_subparsers(dest="eval_command", metavar="ACTION")
-    tracking = actions.add_parser("tracking", help="MOTA, IDF1, ID switches with motmetrics")
+    tracking = actions.add_parser(
+        "tracking", help="MOTChallenge metrics (MOTA, IDF1, IDSW, FP, FN, MT, ML) with motmetrics",
+        description="Score a tracker output against MOTChallenge ground truth. With --replay "
+        "the --hyp detections run through edge-agent's tracker and exactly the boxes a "
+        "subscriber would receive are scored (the only mode: there is no unpublished view).")
     tracking.add_argument("--gt", type=Path, required=True, help="MOTChallenge ground truth")
     tracking.add_argument("--hyp", type=Path, required=True,
                           help="tracker output, or raw detections with --replay")
     tracking.add_argument("--replay", action="store_true",
                           help="run --hyp detections through edge-agent's tracker first")
-    tracking.add_argument("--fps", type=float, default=25.0, help="frame rate for --replay")
+    tracking.add_argument("--embeddings", type=Path, default=None,
+                          help="with --replay: .npy [lines, D] appearance vectors, one row per "
+                               "line of --hyp (the tracker then uses appearance)")
+    tracking.add_argument("--fps", type=float, default=None,
+                          help="frame rate for --replay (default: seqinfo.ini, else 25)")
+    tracking.add_argument("--frame-size", default=None, metavar="WxH",
+                          help="frame size for --replay, e.g. 640x480 (default: seqinfo.ini)")
     tracking.add_argument("--min-conf", type=float, default=-1e9,
                           help="ignore --hyp rows below this confidence")
-    tracking.add_argument("--min-hits", type=int, default=3, help="tracker min_hits (replay)")
-    tracking.add_argument("--max-lost-s", type=float, default=2.0,
+    tracking.add_argument("--min-hits", type=int, default=None, help="tracker min_hits (replay)")
+    tracking.add_argument("--max-lost-s", type=float, default=None,
                           help="tracker max_lost_s (replay)")
     tracking.add_argument("--iou", type=float, default=0.5, help="IoU needed for a match")
     tracking.add_argument("--save", type=Path, default=None,
-                          help="write the replayed tracks as a MOTChallenge file")
+                          help="write the replayed (published) tracks as a MOTChallenge file")
     reid = actions.add_parser("reid", help="mAP and rank-1/5/10 on a Market-1501 folder")
     reid.add_argument("dataset", type=Path, help="folder with query/ and bounding_box_test/")
     reid.add_argument("--models-dir", type=Path, required=True, help="folder of model files")
@@ -56,8 +66,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
     else:
         for key, value in result.items():
-            text = f"{value:.4f}" if isinstance(value, float) else str(value)
-            sys.stdout.write(f"{key:12s} {text}\n")
+            if key == "appearance":
+                text = "used" if value else "not used (motion only)"
+            elif isinstance(value, float):
+                text = f"{value:.4f}"
+            else:
+                text = str(value)
+            sys.stdout.write(f"{key:18s} {text}\n")
     return ExitCode.OK
 
 
@@ -70,19 +85,31 @@ def _need_motmetrics() -> None:
 
 
 def _tracking(args: argparse.Namespace) -> Any:
-    from edge_agent.eval.mot_files import read_mot, write_mot
+    from edge_agent.eval.mot_files import read_detections, read_ground_truth, write_mot
+    from edge_agent.eval.sequence_info import load_embeddings, replay_settings
     from edge_agent.eval.tracking_eval import evaluate, replay
-    from edge_agent.tracking.tracker import TrackerParams
 
     _need_motmetrics()
-    gt = read_mot(args.gt)
-    hyp = read_mot(args.hyp, args.min_conf)
-    if args.replay:
-        params = TrackerParams(min_hits=args.min_hits, max_lost_s=args.max_lost_s)
-        hyp = replay(hyp, args.fps, params)
-        if args.save is not None:
-            write_mot(args.save, hyp)
-    return evaluate(gt, hyp, args.iou).as_dict()
+    gt = read_ground_truth(args.gt)
+    hyp = read_detections(args.hyp, args.min_conf)
+    if not args.replay:
+        if args.embeddings is not None:
+            raise ConfigError("--embeddings needs --replay",
+                              "add --replay to run the detections through the tracker")
+        return evaluate(gt, hyp.rows, args.iou).as_dict()
+    fps, frame_size, params = replay_settings(args.gt, args.fps, args.frame_size,
+                                              args.min_hits, args.max_lost_s)
+    if frame_size is None:
+        sys.stderr.write("note: frame size unknown (no seqinfo.ini beside the ground truth, no "
+                         "--frame-size): people walking out of the image are predicted past "
+                         "its edge, as the agent never does\n")
+    embeddings = None
+    if args.embeddings is not None:
+        embeddings = load_embeddings(args.embeddings, hyp.lines)
+    replayed = replay(hyp, fps, params, embeddings, frame_size)
+    if args.save is not None:
+        write_mot(args.save, replayed.rows)
+    return evaluate(gt, replayed.rows, args.iou, replayed).as_dict()
 
 
 def _reid(args: argparse.Namespace) -> Any:

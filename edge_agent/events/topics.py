@@ -35,6 +35,16 @@ from __future__ import annotations
 import re
 
 _FORBIDDEN = re.compile(r"[+#/\x00]")
+
+RESERVED_LEVELS = frozenset({
+    "status", "available", "telemetry", "cmd",  # device level, beside the camera ids
+    "mask", "track", "zone", "line",  # camera level, beside nothing user-named today
+    "occupancy", "person", "active", "count", "in", "out",  # zone and line leaves
+})
+"""Topic levels the agent writes itself. A camera id, zone or line name equal to one of them
+(in any case) is refused at config check: a camera called 'status' would publish its events
+under the device's status topic, and a consumer subscribing to `<root>/+/track` or
+`<root>/status` could no longer tell the two apart."""
 _MAX_TOPIC_BYTES = 65535
 
 

@@ -67,6 +67,11 @@ class TrackEvent(EventEnvelope):
     box: List[float] = Field(
         ..., min_length=4, max_length=4, description="[x1, y1, x2, y2] in frame pixels."
     )
+    predicted: bool = Field(
+        False,
+        description="True while the person is briefly missed by the detector (up to "
+        "models.tracking's prediction gap): box is the tracker's prediction, not a detection.",
+    )
     score: float = Field(..., description="Detector confidence of the last matched box.")
     top_score: float = Field(..., description="Highest detector confidence of this track.")
     active: bool = Field(..., description="Moving faster than models.tracking.active_min_speed.")

@@ -5,9 +5,15 @@ Contract (docs: model-contracts.md section 2; engines/models/peoplenet.toml): in
 Outputs `output_cov/Sigmoid:0` [N,3,34,60] (coverage per class and 16x16 cell) and
 `output_bbox/BiasAdd:0` [N,12,34,60] (channel 4c+k, k = x1, y1, x2, y2). For cell (i, j):
 cx = 16 i + 0.5, cy = 16 j + 0.5; x1 = cx - 35 o0, y1 = cy - 35 o1, x2 = cx + 35 o2,
-y2 = cy + 35 o3; clipped to [0, W-1] x [0, H-1] like nvinfer, boxes with negative width or
-height dropped, then scaled by frame_w / 960 and frame_h / 544. The stride is computed from
-the grid (ceil(net_w / grid_w)), as nvinfer does, never hard-coded.
+y2 = cy + 35 o3; clipped to the network input as the reference of the clustering mode does
+(`clip_boxes`), boxes with negative width or height dropped, then scaled by frame_w / 960 and
+frame_h / 544. The stride is computed from the grid (ceil(net_w / grid_w)), as nvinfer does,
+never hard-coded.
+
+Scores are in [0, 1], as the tracker requires: the NMS confidence is a cell's coverage; the
+DBSCAN confidence is TAO's sum of the cluster's coverages, thresholded as TAO does and then
+capped at 1 (a kept cluster sums to at least its threshold, 0.9 by default, so the cap only
+folds "very sure" into "sure").
 """
 
 from __future__ import annotations
@@ -87,10 +93,34 @@ def preprocess(images_bgr: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(blob, dtype=np.float32)
 
 
+def clip_boxes(boxes: np.ndarray, mode: str) -> np.ndarray:
+    """Clip network-pixel boxes [K,4] in place as the reference of `mode` does.
+
+    'nms' follows nvinfer's DetectNet parser (DetectPostprocessor::parseBoundingBox): a value
+    >= W becomes W - 1, a negative one 0, anything else is left alone (959.6 stays 959.6).
+    'dbscan' follows TAO's DetectNet_v2 post-processing and the Triton app: clip to [0, W] x
+    [0, H], so a person cut by the right or bottom edge ends at the edge, not 1 px short.
+    """
+    for cols, limit in (([0, 2], NET_WIDTH), ([1, 3], NET_HEIGHT)):
+        values = boxes[:, cols]
+        if mode == "dbscan":
+            values = np.clip(values, 0.0, float(limit))
+        else:
+            values = np.where(values >= limit, float(limit - 1), values)
+            values = np.maximum(values, 0.0)
+        boxes[:, cols] = values
+    return boxes
+
+
 def decode_candidates(
-    cov: np.ndarray, bbox: np.ndarray, class_id: int, threshold: float
+    cov: np.ndarray, bbox: np.ndarray, class_id: int, threshold: float, mode: str = "nms"
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Grid cells of one class with coverage >= threshold: (boxes [K,4] in net px, cov [K])."""
+    """Grid cells of one class with coverage >= threshold: (boxes [K,4] in net px, cov [K]).
+
+    Boxes are clipped as the reference of clustering `mode` does (clip_boxes); inverted
+    boxes are dropped (nvinfer drops them; TAO would keep them, but they cannot be a person
+    and a negative area would corrupt every IoU they enter).
+    """
     _, grid_h, grid_w = cov.shape
     stride_x = math.ceil(NET_WIDTH / grid_w)
     stride_y = math.ceil(NET_HEIGHT / grid_h)
@@ -106,8 +136,7 @@ def decode_candidates(
          cy + BBOX_NORM * o[3]],
         axis=1,
     )
-    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0.0, NET_WIDTH - 1)
-    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0.0, NET_HEIGHT - 1)
+    clip_boxes(boxes, mode)
     keep = (boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])
     return boxes[keep].astype(np.float32), plane[rows, cols][keep].astype(np.float32)
 
@@ -122,13 +151,15 @@ def decode_frame(
     for class_id in params.classes:
         threshold = params.thresholds[class_id]
         if params.mode == "dbscan":
-            boxes, scores = decode_candidates(cov, bbox, class_id, params.coverage_threshold)
+            boxes, scores = decode_candidates(cov, bbox, class_id, params.coverage_threshold,
+                                              "dbscan")
             boxes, scores = dbscan_cluster(
                 boxes, scores, params.dbscan_eps, params.dbscan_min_samples, threshold,
                 params.min_height_px,
             )
+            scores = np.minimum(scores, 1.0)
         else:
-            boxes, scores = decode_candidates(cov, bbox, class_id, threshold)
+            boxes, scores = decode_candidates(cov, bbox, class_id, threshold, "nms")
             keep = nms(boxes, scores, params.nms_iou, params.post_threshold, params.top_k)
             boxes, scores = boxes[keep], scores[keep]
         all_boxes.append(boxes)

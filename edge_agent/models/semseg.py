@@ -60,10 +60,31 @@ def decode_class_maps(output: np.ndarray) -> np.ndarray:
 
 
 def resize_class_map(class_map: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Nearest-neighbour resize: class ids must never be blended into new values."""
+    """Pixel-centre nearest-neighbour resize: class ids must never be blended into new values.
+
+    Output pixel x samples source pixel floor((x + 0.5) * src_w / width), the centre of the
+    area it covers (OpenCV's INTER_NEAREST_EXACT, PIL's NEAREST). OpenCV's plain
+    INTER_NEAREST samples floor(x * src_w / width), the top-left corner, which shifts a
+    960x544 map by 1.5 source pixels at the 240x136 mask-event size. Measured against the
+    bilinear overlay TAO users see (bilinear resize of the person mask, >= 0.5) on 200
+    synthetic scenes of 3-12 people (bench/bench_semseg_resize.py): IoU 0.879 (min 0.805)
+    top-left, 0.957 (min 0.910) pixel-centre, 0.949 (min 0.910) per-class area vote; at
+    1920x1080 0.993 and 0.996. Pixel-centre is the best of the three and as cheap as before.
+    """
     if class_map.shape[1] == width and class_map.shape[0] == height:
         return class_map
-    return cv2.resize(class_map, (width, height), interpolation=cv2.INTER_NEAREST)
+    exact = getattr(cv2, "INTER_NEAREST_EXACT", None)
+    if exact is not None:
+        return cv2.resize(class_map, (width, height), interpolation=exact)
+    return _nearest_centre(class_map, width, height)
+
+
+def _nearest_centre(class_map: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pixel-centre nearest in numpy, for OpenCV builds before 4.5 (JetPack 4 ships 4.1)."""
+    src_h, src_w = class_map.shape[:2]
+    cols = np.minimum(((np.arange(width) + 0.5) * src_w / width).astype(np.int64), src_w - 1)
+    rows = np.minimum(((np.arange(height) + 0.5) * src_h / height).astype(np.int64), src_h - 1)
+    return np.ascontiguousarray(class_map[rows[:, None], cols[None, :]])
 
 
 def person_mask(class_map: np.ndarray) -> np.ndarray:

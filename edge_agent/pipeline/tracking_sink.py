@@ -19,12 +19,9 @@ import logging
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-import numpy as np
-
 from edge_agent.analytics.counting import CameraCounting
-from edge_agent.analytics.geometry import foot_points
 from edge_agent.analytics.lines import LineSpec
-from edge_agent.analytics.occupancy import TrackPoint, ZoneCount
+from edge_agent.analytics.occupancy import ZoneCount, track_points
 from edge_agent.analytics.zone_coverage import Zone
 from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.sequence import SequenceCounter
@@ -34,8 +31,9 @@ from edge_agent.pipeline.track_events import TrackEventBuilder
 from edge_agent.settings import CameraSettings
 from edge_agent.settings.tracking import TrackingSettings
 from edge_agent.tracking.gallery import Gallery
+from edge_agent.tracking.params import params_from_settings
 from edge_agent.tracking.track import Track
-from edge_agent.tracking.tracker import Tracker, TrackerParams
+from edge_agent.tracking.tracker import Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +57,7 @@ class TrackingSink:
         self._saved = saved or {}
         self._gallery = Gallery(cfg.gallery_size, cfg.gallery_ttl_s, cfg.reid_threshold,
                                 cfg.cross_camera)
-        self._params = TrackerParams(
-            min_hits=cfg.min_hits, max_lost_s=cfg.max_lost_s, iou_gate=cfg.iou_gate,
-            appearance_gate=cfg.appearance_gate, appearance_weight=cfg.appearance_weight,
-            max_tracks=cfg.max_tracks,
-        )
+        self._params = params_from_settings(cfg)
         self._session = format(int(clock() * 1000) % (36**6), "x")
         self._trackers: Dict[str, Tracker] = {}
         self._counting: Dict[str, CameraCounting] = {}
@@ -141,7 +135,8 @@ class TrackingSink:
             self._latest_ts = max(self._latest_ts, frame.capture_ts)
             det = result.detections
             self.people_per_frame += _PEOPLE_EWMA * (len(det.boxes) - self.people_per_frame)
-            step = tracker.update(frame.monotonic_ts, det.boxes, det.scores, result.embeddings)
+            step = tracker.update(frame.monotonic_ts, det.boxes, det.scores, result.embeddings,
+                                  frame.size_wh)
             out.extend(self._analyse(cid, result, step.tracks, step.born, step.ended))
         return out
 
@@ -149,15 +144,9 @@ class TrackingSink:
                  ended: List[Track]) -> List[OutgoingMessage]:
         frame = result.frame
         counting = self._counting[cid]
-        width, height = frame.size_wh
         now = frame.capture_ts
-        feet = foot_points(np.array([t.last_box for t in tracks]).reshape(-1, 4), (width, height))
-        points = [
-            TrackPoint(t.uid, (float(feet[i][0]), float(feet[i][1])),
-                       float((t.velocity_px_s ** 2).sum() ** 0.5) / height,
-                       t.state.value == "lost")
-            for i, t in enumerate(tracks)
-        ]
+        # The published tracks (tracking.published) are exactly what is counted and sent.
+        points = track_points(tracks, frame.size_wh)
         occupancy = counting.update(now, points)
         counting.observe_lines(now, points)
         builder = self._events[cid]

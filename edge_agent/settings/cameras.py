@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from typing_extensions import Literal
 
 from edge_agent.settings.base import ID_PATTERN, StrictModel
-from edge_agent.settings.tracking import LineSettings, polygon_problem
+from edge_agent.settings.tracking import LineSettings, check_not_reserved, polygon_problem
 
 
 class ZoneSettings(StrictModel):
@@ -25,6 +25,11 @@ class ZoneSettings(StrictModel):
             "top-left), at least 3."
         ),
     )
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return check_not_reserved(value, "zone name")
 
     @field_validator("polygon")
     @classmethod
@@ -96,6 +101,11 @@ class CameraSettings(StrictModel):
     lines: List[LineSettings] = Field(
         default_factory=list, description="Counting lines (in/out) for tracked people."
     )
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        return check_not_reserved(value, "camera id")
 
     @model_validator(mode="after")
     def _check_camera(self) -> CameraSettings:

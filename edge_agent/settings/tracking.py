@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 from pydantic import Field, ValidationInfo, field_validator
 from typing_extensions import Literal
 
+from edge_agent.events.topics import RESERVED_LEVELS
 from edge_agent.settings.base import ID_PATTERN, StrictModel
 
 Point = Tuple[float, float]
@@ -66,6 +67,16 @@ def polygon_problem(polygon: Sequence[Point]) -> Optional[str]:
     return None
 
 
+def check_not_reserved(value: str, what: str) -> str:
+    """Refuse an id equal (in any case) to a topic level the agent uses itself."""
+    if value.lower() in RESERVED_LEVELS:
+        raise ValueError(
+            f"{what} {value!r} is a topic level the agent publishes itself; choose another "
+            f"name (reserved: {', '.join(sorted(RESERVED_LEVELS))})"
+        )
+    return value
+
+
 def _check_point(point: Point, what: str) -> Point:
     x, y = point
     if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
@@ -100,6 +111,11 @@ class LineSettings(StrictModel):
             "epoch (86400 = UTC midnight); 0 = never reset."
         ),
     )
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return check_not_reserved(value, "line name")
 
     @field_validator("start", "end")
     @classmethod
@@ -154,9 +170,41 @@ class TrackingSettings(StrictModel):
     min_box_height_px: float = Field(
         4.0, ge=0.0, description="DBSCAN drops clusters at most this tall, network pixels."
     )
-    min_hits: int = Field(3, ge=1, description="Matches before a track is confirmed.")
+    min_hits: int = Field(
+        2, ge=1,
+        description=(
+            "Matches before a track of ordinary confidence is confirmed (and its matches must "
+            "span confirm_s); 1 confirms every track at once."
+        ),
+    )
+    confirm_s: float = Field(
+        0.05, ge=0.0,
+        description="Least time from a track's first to latest match to confirm it, seconds.",
+    )
+    confirm_score: float = Field(
+        0.8, ge=0.0, le=1.0,
+        description="A detection at least this confident starts a confirmed track at once.",
+    )
+    high_score: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description=(
+            "Detections at or above this score are matched first and may start tracks; weaker "
+            "ones (down to low_score) only extend existing tracks (ByteTrack)."
+        ),
+    )
+    low_score: float = Field(
+        0.1, ge=0.0, le=1.0, description="Detections below this score are ignored."
+    )
     max_lost_s: float = Field(
         2.0, gt=0.0, description="How long an unseen (occluded) track is kept, seconds."
+    )
+    predict_gap_s: float = Field(
+        0.3, ge=0.0,
+        description=(
+            "A track missing detections is published with its predicted box (predicted: true) "
+            "and counted for this long; after that it is neither published nor counted until "
+            "found again, seconds."
+        ),
     )
     iou_gate: float = Field(0.2, ge=0.0, le=1.0, description="Least IoU for a motion match.")
     appearance_gate: float = Field(
@@ -199,6 +247,14 @@ class TrackingSettings(StrictModel):
             "without a restored state nothing is published before then."
         ),
     )
+
+    @field_validator("low_score")
+    @classmethod
+    def _check_scores(cls, value: float, info: ValidationInfo) -> float:
+        high = info.data.get("high_score")
+        if high is not None and value > high:
+            raise ValueError(f"low_score = {value} is above high_score = {high}; lower it")
+        return value
 
     @field_validator("embedding_size")
     @classmethod

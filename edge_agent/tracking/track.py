@@ -1,10 +1,15 @@
 """One tracked person: lifecycle state, last box, appearance and identity.
 
-Lifecycle: a detection no track claims starts a TENTATIVE track; after `min_hits` matches it
-is CONFIRMED (and only then published); a confirmed track that misses detections is LOST
-(still counted, its box predicted) and becomes CONFIRMED again if matched within
-`max_lost_s`, which is what carries an identity through short occlusions; after that it is
-ENDED and removed. A tentative track that misses once is discarded without ever being seen.
+Lifecycle: a confident detection no track claims starts a CONFIRMED track at once, a less
+confident one a TENTATIVE track that is confirmed once it has been matched `min_hits` times
+over at least `confirm_s` seconds; a tentative track survives `tentative_max_misses` missed
+frames, then is discarded without ever being seen. A confirmed track that misses detections is
+LOST: for `predict_gap_s` it is still published with its predicted box (`predicted` True),
+after that it is not published until it is matched again (CONFIRMED) within `max_lost_s`,
+which is what carries an identity through occlusions; after that it is ENDED and removed.
+
+`last_box` is the box reported for the latest frame: the matched detection, or the
+prediction while `predicted`. `detected_box` is the latest matched detection.
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ class Track:
     embedding: Optional[np.ndarray] = None
     reid_id: str = ""
     last_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    detected_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    misses: int = 0
+    """Consecutive processed frames without a match."""
+    predicted: bool = False
+    """last_box is a prediction (the track is lost, within the short gap)."""
+
+    def lost_s(self, now_s: float) -> float:
+        """Seconds since the last matched detection."""
+        return max(now_s - self.last_ts, 0.0)
 
     @property
     def published(self) -> bool:
