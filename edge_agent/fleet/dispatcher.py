@@ -32,7 +32,7 @@ from edge_agent.fleet.commands import (
     SetPowerModeArgs,
     SnapshotArgs,
 )
-from edge_agent.fleet.errors import CommandFailed
+from edge_agent.fleet.errors import CommandFailed, validation_reason
 from edge_agent.fleet.health_gate import apply_checked
 from edge_agent.fleet.target import CommandTarget, Progress
 
@@ -51,14 +51,6 @@ class DispatchOptions:
     health_settle_s: float = 0.0
     """Healthy must be seen at least this long after applying (a camera gets to open)."""
 
-
-def validation_reason(err: ValidationError, where: str) -> str:
-    """'args.level: Input should be ...; ...' from a pydantic error, bounded in length."""
-    parts = []
-    for item in err.errors()[:5]:
-        location = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}{'.' if location else ''}{location}: {item['msg']}")
-    return "; ".join(parts)[:1000]
 
 
 class CommandDispatcher:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from pydantic import ValidationError
+
 from edge_agent.errors import EdgeAgentError
-from edge_agent.fleet.errors import CommandFailed
+from edge_agent.fleet.errors import CommandFailed, validation_reason
 from edge_agent.fleet.target import CommandTarget, HealthReport, Progress
 
 
@@ -39,8 +41,9 @@ def apply_checked(
         changed = target.apply_config(config)
     except EdgeAgentError as err:
         raise CommandFailed("invalid_args", f"config refused, nothing changed: {_reason(err)}")
-    except ValueError as err:
-        raise CommandFailed("invalid_args", f"config refused, nothing changed: {err}")
+    except ValidationError as err:
+        reason = validation_reason(err, "config")
+        raise CommandFailed("invalid_args", f"config refused, nothing changed: {reason}")
     progress(50.0, f"applied ({', '.join(changed) or 'no live change'}); checking health")
     report = _wait_healthy(target, health_timeout_s, poll_s, settle_s, clock, sleep)
     if report is None:

@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Optional
 from pydantic import BaseModel, ValidationError
 
 from edge_agent.fleet.channel import CommandChannel, MessageProperties
-from edge_agent.fleet.dispatcher import CommandDispatcher, validation_reason
+from edge_agent.fleet.dispatcher import CommandDispatcher
 from edge_agent.fleet.envelope import (
     MAX_REQUEST_BYTES,
     CommandReply,
@@ -28,7 +28,7 @@ from edge_agent.fleet.envelope import (
     best_effort_ids,
     encode,
 )
-from edge_agent.fleet.errors import CommandFailed
+from edge_agent.fleet.errors import CommandFailed, validation_reason
 from edge_agent.fleet.ledger import CommandLedger
 from edge_agent.fleet.rate_limit import SenderRateLimiter
 from edge_agent.fleet.settings import FleetSettings
@@ -67,13 +67,14 @@ class CommandReceiver:
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        self._scope = f"command:{topics.device_id}"
         self._limiter = SenderRateLimiter(settings.rate_per_s, settings.burst)
         keyring = settings.keyring()
         self._verifier: Optional[SignatureVerifier] = None
         if keyring or settings.require_signature:
             self._verifier = SignatureVerifier(
                 keyring,
-                lambda nonce, keep: ledger.claim("nonce", nonce, keep) is None,
+                lambda nonce, keep: ledger.claim(f"nonce:{topics.device_id}", nonce, keep) is None,
                 settings.signature_window_s,
                 clock,
             )
@@ -188,7 +189,7 @@ class CommandReceiver:
             )
         args = self._dispatcher.parse_args(request.command, request.args)
         keep_until = request.expires_at + self._settings.id_memory_s
-        previous = self._ledger.claim("command", request.id, keep_until)
+        previous = self._ledger.claim(self._scope, request.id, keep_until)
         if previous is not None:
             raise CommandFailed(
                 "duplicate", f"command {request.id} was already received ({previous}); "
@@ -198,7 +199,7 @@ class CommandReceiver:
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
-            self._ledger.finish("command", request.id, "refused-busy")
+            self._ledger.finish(self._scope, request.id, "refused-busy")
             raise CommandFailed("busy", "too many commands waiting; send again later") from None
         return job
 
@@ -225,19 +226,19 @@ class CommandReceiver:
         try:
             result = self._dispatcher.run(job.request.command, job.args, progress)
         except CommandFailed as failure:
-            self._ledger.finish("command", job.request.id, f"failed:{failure.code}")
+            self._ledger.finish(self._scope, job.request.id, f"failed:{failure.code}")
             self._count("failed")
             self._count(failure.code)
             self._send_for(job, "failed", code=failure.code, reason=failure.reason)
             return
         except Exception as err:  # noqa: BLE001 - a handler bug ends in a reply, not silence
             logger.exception("fleet: command %s (%s) crashed", job.request.id, job.request.command)
-            self._ledger.finish("command", job.request.id, "failed:error")
+            self._ledger.finish(self._scope, job.request.id, "failed:error")
             self._count("failed")
             self._send_for(job, "failed", code="error",
                            reason=f"internal error: {type(err).__name__}: {err}"[:500])
             return
-        self._ledger.finish("command", job.request.id, "done")
+        self._ledger.finish(self._scope, job.request.id, "done")
         self._count("done")
         self._send_for(job, "done", result=result)
 
