@@ -103,11 +103,12 @@ class PahoLink:
         """Disconnect (``clean``: no will) and end the network thread."""
         if clean:
             self._client.disconnect()
-        else:
-            sock = self._client.socket()
-            if sock is not None:
-                sock.close()  # an abrupt loss: the broker publishes the will
-        self._client.loop_stop()
+            self._client.loop_stop()
+            return
+        self._client.loop_stop()  # first, or paho would reconnect at once
+        sock = self._client.socket()
+        if sock is not None:
+            sock.close()  # an abrupt loss: the broker publishes the will
 
     def wait_subscribed(self, timeout_s: float) -> None:
         """Until every subscription sent so far was acknowledged."""

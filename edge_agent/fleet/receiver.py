@@ -155,6 +155,8 @@ class CommandReceiver:
         self._send_for(job, "accepted")
 
     def _admit(self, payload: bytes, reply_topic: str, correlation: bytes) -> _Job:
+        if self._thread is None:
+            raise CommandFailed("busy", "the device is shutting down; send again later")
         if len(payload) > MAX_REQUEST_BYTES:
             raise CommandFailed(
                 "malformed", f"request is {len(payload)} bytes; the limit is {MAX_REQUEST_BYTES}"
