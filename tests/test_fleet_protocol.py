@@ -52,8 +52,8 @@ class CollectingChannel:
             self._cond.notify_all()
 
     def deliver(self, topic: str, payload: bytes,
-                properties: MessageProperties = MessageProperties()) -> None:
-        self.routes[topic](topic, payload, properties)
+                properties: Optional[MessageProperties] = None) -> None:
+        self.routes[topic](topic, payload, properties or MessageProperties())
 
     def wait_terminal(self, count: int, timeout_s: float = 10.0) -> List[CommandReply]:
         deadline = time.monotonic() + timeout_s

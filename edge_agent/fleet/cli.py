@@ -10,12 +10,20 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, TextIO
 
 from edge_agent import __version__
 from edge_agent.errors import EdgeAgentError, ExitCode
 
 logger = logging.getLogger(__name__)
+
+
+def emit(text: str = "", file: Optional[TextIO] = None, flush: bool = False) -> None:
+    """One line of output (the tool's user interface, not logging)."""
+    stream = file if file is not None else sys.stdout
+    stream.write(text + "\n")
+    if flush:
+        stream.flush()
 
 
 def _targets(parser: argparse.ArgumentParser) -> None:
@@ -104,14 +112,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(cli_commands.run(args))
     except EdgeAgentError as err:
-        print(err.user_message(), file=sys.stderr)
+        emit(err.user_message(), file=sys.stderr)
         return int(err.exit_code)
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence: no raw traceback
         if args.debug:
             raise
-        print(f"internal error: {type(err).__name__}: {err}\n"
+        emit(f"internal error: {type(err).__name__}: {err}\n"
               "  this is a bug in edge-fleet; rerun with --debug for the traceback",
               file=sys.stderr)
         return ExitCode.SOFTWARE

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from edge_agent.errors import ConfigError, ExitCode, InputNotFoundError
+from edge_agent.fleet.cli import emit
 from edge_agent.fleet.client import FleetClient
 from edge_agent.fleet.envelope import CommandReply
 from edge_agent.fleet.inventory import render, rows, sort_rows
@@ -74,7 +75,7 @@ def _print_reply(reply: CommandReply) -> None:
     detail = reply.reason or (json.dumps(reply.result)[:200] if reply.result else "")
     pct = f" {reply.progress_pct:.0f}%" if reply.progress_pct is not None else ""
     code = f" [{reply.code}]" if reply.code else ""
-    print(f"{reply.device_id:24s} {reply.state:9s}{pct}{code} {detail}", flush=True)
+    emit(f"{reply.device_id:24s} {reply.state:9s}{pct}{code} {detail}", flush=True)
 
 
 def cmd_inventory(args: argparse.Namespace) -> int:
@@ -91,7 +92,7 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     size = shutil.get_terminal_size((120, 40))
     page_size = args.page_size or max(5, size.lines - 3)
     for line in render(items, size.columns, args.page, page_size):
-        print(line)
+        emit(line)
     return ExitCode.OK
 
 
@@ -104,10 +105,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         client.stop()
     text = json.dumps({"devices": data, "exported_at": time.time()}, indent=2)
     if args.file == "-":
-        print(text)
+        emit(text)
     else:
         Path(args.file).write_text(text + "\n", encoding="utf-8")
-        print(f"wrote {len(data)} device(s) to {args.file}", file=sys.stderr)
+        emit(f"wrote {len(data)} device(s) to {args.file}", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -125,7 +126,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         client.stop()
     finals = [tracker.final(d) for d in tracker.expected]
     failed = [r.device_id for r in finals if r is not None and r.state == "failed"]
-    print(f"{len(tracker.expected) - len(missing) - len(failed)} done, {len(failed)} failed, "
+    emit(f"{len(tracker.expected) - len(missing) - len(failed)} done, {len(failed)} failed, "
           f"{len(missing)} no reply within {args.timeout_s:g} s"
           + (f": {', '.join(missing[:10])}" if missing else ""))
     return ExitCode.OK if not missing and not failed else ExitCode.FAILURE
@@ -165,15 +166,15 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         client.on_reply(_print_reply)
         rollback = revert_config_rollback if command == "patch_config" else None
         report = Rollout(client, command, command_args, policy, rollback,
-                         log=lambda line: print(f"== {line}", flush=True)).run(devices)
+                         log=lambda line: emit(f"== {line}", flush=True)).run(devices)
     finally:
         client.stop()
-    print(f"rollout {'ABORTED: ' + report.reason if report.aborted else 'complete'}: "
+    emit(f"rollout {'ABORTED: ' + report.reason if report.aborted else 'complete'}: "
           f"{len(report.done)} done, {len(report.failed)} failed, {len(report.timed_out)} "
           f"timed out, {len(report.rolled_back)} rolled back, {len(report.not_attempted)} not "
           f"attempted, {report.waves} wave(s) in {report.duration_s:.1f} s")
     for device_id, reason in sorted(report.failed.items())[:20]:
-        print(f"  failed {device_id}: {reason}")
+        emit(f"  failed {device_id}: {reason}")
     return ExitCode.FAILURE if report.aborted else ExitCode.OK
 
 
@@ -186,7 +187,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
             return
         fps = sum(c.fps for c in telemetry.cameras.values())
         temp = telemetry.device.max_temp_c if telemetry.device else None
-        print(f"{telemetry.device_id:24s} fps {fps:6.1f}  temp "
+        emit(f"{telemetry.device_id:24s} fps {fps:6.1f}  temp "
               f"{'-' if temp is None else f'{temp:.1f}'}  outbox {telemetry.outbox.depth}",
               flush=True)
 
@@ -211,7 +212,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                            args.workdir)
     started = time.monotonic()
     fleet.start()
-    print(f"{args.devices} simulated device(s) online in {time.monotonic() - started:.1f} s "
+    emit(f"{args.devices} simulated device(s) online in {time.monotonic() - started:.1f} s "
           f"on {args.broker}; Ctrl-C to stop", flush=True)
     try:
         threading.Event().wait(args.duration_s if args.duration_s > 0 else None)

@@ -81,8 +81,10 @@ class FleetClient:
     def start(self) -> FleetClient:
         """Connect and subscribe to status, cards, replies (and telemetry when following)."""
         wild = FleetTopics(self.prefix, "+")
-        routes: List[Tuple[str, MessageCallback]] = [(wild.status, self._on_status), (wild.card, self._on_card),
-                  (wild.replies, self._on_reply)]
+        routes: List[Tuple[str, MessageCallback]] = [
+            (wild.status, self._on_status), (wild.card, self._on_card),
+            (wild.replies, self._on_reply),
+        ]
         if self._follow:
             routes.append((wild.telemetry, self._on_telemetry))
         self._link.subscribe_many(routes)
@@ -100,7 +102,9 @@ class FleetClient:
         with self._cond:
             return {k: DeviceView(**vars(v)) for k, v in self._devices.items()}
 
-    def wait_devices(self, expected: int = 0, quiet_s: float = 1.0, timeout_s: float = 30.0) -> int:
+    def wait_devices(
+        self, expected: int = 0, quiet_s: float = 1.0, timeout_s: float = 30.0
+    ) -> int:
         """Until ``expected`` devices have a card (0: until none appeared for ``quiet_s``)."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -126,7 +130,9 @@ class FleetClient:
         view.last_seen_s = time.time()
         return view
 
-    def _parsed(self, topic: str, payload: bytes, setter: Callable[[DeviceView, bytes], None]) -> None:
+    def _parsed(
+        self, topic: str, payload: bytes, setter: Callable[[DeviceView, bytes], None]
+    ) -> None:
         if not payload:  # a cleared retained message
             return
         with self._cond:
@@ -221,7 +227,8 @@ class FleetClient:
             self._trackers[request.id] = tracker
         correlation = request.id.encode()
         if everyone:
-            self._link.publish(fleet_request_topic(self.prefix), payload, correlation_data=correlation)
+            self._link.publish(fleet_request_topic(self.prefix), payload,
+                               correlation_data=correlation)
         elif site:
             self._link.publish(site_request_topic(self.prefix, site), payload,
                                correlation_data=correlation)

@@ -13,7 +13,7 @@ reply topic and the ``request_id`` correlation, which every client understands.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 from typing_extensions import Protocol
 
@@ -95,10 +95,11 @@ def build_fleet_service(
     fleet: FleetSettings,
     channel: CommandChannel,
     publish_retained: Callable[[str, bytes], None],
-    hooks: AgentHooks = AgentHooks(),
+    hooks: Optional[AgentHooks] = None,
 ) -> FleetService:
     """Everything the device side needs, from the agent and its settings."""
-    target = AgentCommandTarget(agent, settings, fleet.site, hooks, fleet.snapshots_enabled)
+    target = AgentCommandTarget(agent, settings, fleet.site, hooks or AgentHooks(),
+                                fleet.snapshots_enabled)
     topics = FleetTopics(settings.mqtt.topic_prefix, agent.device_id, fleet.site)
     ledger = CommandLedger(fleet.ledger_path)
     dispatcher = CommandDispatcher(

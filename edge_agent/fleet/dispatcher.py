@@ -104,9 +104,11 @@ class CommandDispatcher:
         except CommandFailed:
             raise
         except EdgeAgentError as err:
-            raise CommandFailed("error", err.problem + (f" (fix: {err.fix})" if err.fix else ""))
+            fix = f" (fix: {err.fix})" if err.fix else ""
+            raise CommandFailed("error", err.problem + fix) from None
         except NotImplementedError as err:
-            raise CommandFailed("unsupported", str(err) or f"{command} is not supported here")
+            reason = str(err) or f"{command} is not supported here"
+            raise CommandFailed("unsupported", reason) from None
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -124,7 +126,9 @@ class CommandDispatcher:
         chosen = {k: v for k, v in config.items() if not args.sections or k in args.sections}
         return {"config": chosen, "revision": config_ops.revision(config)}
 
-    def _apply(self, config: Dict[str, Any], timeout_s: float, progress: Progress) -> Dict[str, Any]:
+    def _apply(
+        self, config: Dict[str, Any], timeout_s: float, progress: Progress
+    ) -> Dict[str, Any]:
         before = self._target.current_config()
         previous = config_ops.revision(before)
         self._remember(before)

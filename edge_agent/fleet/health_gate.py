@@ -40,10 +40,14 @@ def apply_checked(
     try:
         changed = target.apply_config(config)
     except EdgeAgentError as err:
-        raise CommandFailed("invalid_args", f"config refused, nothing changed: {_reason(err)}")
+        raise CommandFailed(
+            "invalid_args", f"config refused, nothing changed: {_reason(err)}"
+        ) from None
     except ValidationError as err:
         reason = validation_reason(err, "config")
-        raise CommandFailed("invalid_args", f"config refused, nothing changed: {reason}")
+        raise CommandFailed(
+            "invalid_args", f"config refused, nothing changed: {reason}"
+        ) from None
     progress(50.0, f"applied ({', '.join(changed) or 'no live change'}); checking health")
     report = _wait_healthy(target, health_timeout_s, poll_s, settle_s, clock, sleep)
     if report is None:
@@ -53,7 +57,7 @@ def apply_checked(
     except (EdgeAgentError, ValueError) as err:
         raise CommandFailed(
             "error", f"not healthy ({report.reason}) and the rollback failed too: {err}"
-        )
+        ) from None
     raise CommandFailed(
         "rolled_back",
         f"not healthy within {health_timeout_s:g} s ({report.reason}); previous config restored",

@@ -110,7 +110,8 @@ def render(items: Sequence[InventoryRow], width: int, page: int = 1, page_size: 
         sizes = widths(columns)
     budget = width - 2 * (len(columns) - 1)
     if sum(sizes.values()) > budget:  # still too wide: shrink the device column last resort
-        sizes["device"] = max(_MIN_WIDTH["device"], sizes["device"] - (sum(sizes.values()) - budget))
+        excess = sum(sizes.values()) - budget
+        sizes["device"] = max(_MIN_WIDTH["device"], sizes["device"] - excess)
     lines = ["  ".join(c.upper().ljust(sizes[c])[: sizes[c]] for c in columns).rstrip()]
     for row in cells:
         line = "  ".join(row[COLUMNS.index(c)].ljust(sizes[c])[: sizes[c]] for c in columns)
