@@ -8,11 +8,12 @@ Every request gets a reply, even one that cannot be parsed (id '' then).
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
 import time
-from collections import Counter
+import typing
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
@@ -80,8 +81,8 @@ class CommandReceiver:
             )
         self._jobs: "queue.Queue[object]" = queue.Queue(settings.queue_size)
         self._thread: Optional[threading.Thread] = None
-        self._counts: Counter[str] = Counter()
-        self._denied: Counter[str] = Counter()
+        self._counts: "typing.Counter[str]" = collections.Counter()
+        self._denied: "typing.Counter[str]" = collections.Counter()
         self._lock = threading.Lock()
 
     @property
