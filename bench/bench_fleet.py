@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,18 @@ def start_broker(workdir: Path, port: int) -> "subprocess.Popen[bytes]":
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     return subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+
+def wait_listening(port: int, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"mosquitto did not listen on {port}") from None
+            time.sleep(0.05)
 
 
 def start_simulator(workdir: Path, port: int, devices: int,
@@ -111,7 +124,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     port = free_port()
     broker = start_broker(workdir, port)
-    time.sleep(0.3)
+    wait_listening(port)
     broker_idle_mb = rss_mb(broker.pid)
     simulator = start_simulator(workdir, port, args.devices, args.per_connection)
     rounds: List[Dict[str, float]] = []

@@ -148,8 +148,9 @@ class PahoLink:
     # -- other publishing -------------------------------------------------------------------
 
     def publish(self, topic: str, payload: bytes, retain: bool = False, qos: int = 1,
-                response_topic: str = "", correlation_data: bytes = b"") -> None:
-        """Publish; response topic / correlation data only over MQTT 5."""
+                response_topic: str = "", correlation_data: bytes = b"") -> mqtt.MQTTMessageInfo:
+        """Publish; response topic / correlation data only over MQTT 5. The returned info
+        can wait for the broker's acknowledgement."""
         properties: Optional[Properties] = None
         if self.options.mqtt5 and (response_topic or correlation_data):
             properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
@@ -157,7 +158,8 @@ class PahoLink:
                 properties.ResponseTopic = response_topic
             if correlation_data:
                 properties.CorrelationData = correlation_data
-        self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        return self._client.publish(topic, payload, qos=qos, retain=retain,
+                                    properties=properties)
 
     # -- paho callbacks ---------------------------------------------------------------------
 
