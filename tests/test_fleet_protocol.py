@@ -375,3 +375,21 @@ def test_every_command_has_an_exported_schema() -> None:
     assert schemas["set_log_level.args"]["properties"]["level"]["enum"] == [
         "DEBUG", "INFO", "WARNING", "ERROR"]
     assert "request_id" in schemas["CommandRequest"]["properties"]
+
+
+def test_a_full_queue_answers_busy_and_replies_stay_in_order(tmp_path: Path) -> None:
+    device = Device(tmp_path, FleetSettings(queue_size=1))
+    try:
+        slow = json.loads(json.dumps(device.target.current_config()))
+        slow["cameras"][0]["url"] = "rtsp://camera.invalid/stream"  # worker busy ~0.5 s
+        device.send(encode(request("set_config", {"config": slow, "health_timeout_s": 0.5},
+                                   id="slow")))
+        for index in range(4):
+            device.send(encode(request(id=f"p-{index}")))
+        replies = device.channel.wait_terminal(5)
+        assert any(r.code == "busy" for r in replies)
+        for command_id in ["slow"] + [f"p-{i}" for i in range(4)]:
+            states = [r.state for _, r, _ in device.channel.replies if r.id == command_id]
+            assert states[0] == "accepted" and states[-1] in ("done", "failed"), states
+    finally:
+        device.close()

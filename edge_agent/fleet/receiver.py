@@ -153,7 +153,7 @@ class CommandReceiver:
             self._send(reply_topic, correlation, ids["id"], ids["request_id"], "failed",
                        code="error", reason="internal error; see the device log")
             return
-        self._send_for(job, "accepted")
+        self._enqueue(job)
 
     def _admit(self, payload: bytes, reply_topic: str, correlation: bytes) -> _Job:
         if self._thread is None:
@@ -198,13 +198,19 @@ class CommandReceiver:
                 "duplicate", f"command {request.id} was already received ({previous}); "
                 "not executed again"
             )
-        job = _Job(request, args, reply_topic, correlation)
+        return _Job(request, args, reply_topic, correlation)
+
+    def _enqueue(self, job: _Job) -> None:
+        """Accepted is published before the worker can see the job, so replies stay in
+        order (accepted, progress, done/failed)."""
+        self._send_for(job, "accepted")
         try:
             self._jobs.put_nowait(job)
         except queue.Full:
-            self._ledger.finish(self._scope, request.id, "refused-busy")
-            raise CommandFailed("busy", "too many commands waiting; send again later") from None
-        return job
+            self._ledger.finish(self._scope, job.request.id, "refused-busy")
+            self._count("busy")
+            self._send_for(job, "failed", code="busy",
+                           reason="too many commands waiting; send again later")
 
     # -- worker side ------------------------------------------------------------------------
 
