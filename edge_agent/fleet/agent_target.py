@@ -23,6 +23,7 @@ from edge_agent.fleet.config_ops import revision
 from edge_agent.fleet.errors import CommandFailed
 from edge_agent.fleet.target import DeviceCard, HealthReport, Progress
 from edge_agent.pipeline.status import StatusSnapshot
+from edge_agent.powermode import REQUEST_DIR
 from edge_agent.service.reload import ReloadOutcome, ReloadPlan, reload_from_file
 from edge_agent.service.watchdog import CameraProgress
 from edge_agent.settings import AgentSettings
@@ -57,7 +58,7 @@ class AgentHooks:
     rebirth: Optional[Callable[[], None]] = None
     config_path: Optional[Path] = None
     models_dir: Path = Path("/var/lib/edge-agent/models")
-    power_request_dir: Path = Path("/run/edge-agent/power")
+    power_request_dir: Path = Path(REQUEST_DIR)
     nvpmodel_conf: Path = Path("/etc/nvpmodel.conf")
     device_root: Path = Path("/")
 
