@@ -18,6 +18,9 @@ from edge_agent.fleet.paho_link import LinkOptions, PahoLink
 from edge_agent.fleet.settings import FleetSettings
 from edge_agent.local_broker import free_port
 from edge_agent.models.standin import write_standin
+from edge_agent.powermode import REQUEST_NAME
+
+SUPER_CONF = Path(__file__).parent / "fixtures" / "power_mode" / "orin_nano_super_nvpmodel.conf"
 
 
 def _config(tmp_path: Path, port: int, clip: Path) -> Path:
@@ -55,7 +58,8 @@ def test_agent_commands_and_automatic_rollback(tmp_path: Path, broker: Mosquitto
     service = build_fleet_service(
         agent, settings, FleetSettings(site="lab", ledger_path=tmp_path / "ledger.sqlite"),
         link, lambda topic, payload: link.publish(topic, payload, retain=True),
-        AgentHooks(device_root=tmp_path / "no-jetson"),
+        AgentHooks(device_root=tmp_path / "no-jetson", nvpmodel_conf=SUPER_CONF,
+                   power_request_dir=tmp_path / "power-mode"),
     )
     tool = FleetClient(LinkOptions(port=broker.port, client_id="tool", session_expiry_s=0))
     try:
@@ -79,6 +83,14 @@ def test_agent_commands_and_automatic_rollback(tmp_path: Path, broker: Mosquitto
         assert reply is not None and (reply.state, reply.code) == ("failed", "rolled_back")
         assert "cameras[cam1]" in reply.reason
         assert [c.url for c in agent_cameras(agent)] == [str(clip)]  # cam1 restored
+
+        power = tool.send("set_power_mode", {"mode": "0"}, devices=["fleet-dev"])
+        nonsense = tool.send("set_power_mode", {"mode": "99"}, devices=["fleet-dev"])
+        assert tool.wait(power, 15) == [] and tool.wait(nonsense, 15) == []
+        assert power.final("fleet-dev").state == "done"  # type: ignore[union-attr]
+        assert (tmp_path / "power-mode" / REQUEST_NAME).read_text().strip() == "0"
+        assert nonsense.final("fleet-dev").state == "failed"  # type: ignore[union-attr]
+        assert "99" in nonsense.final("fleet-dev").reason  # type: ignore[union-attr]
 
         added = tool.send("add_camera", {"camera": {"id": "cam2", "url": str(clip),
                                                     "max_fps": 8}, "health_timeout_s": 30.0},
