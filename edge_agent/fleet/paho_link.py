@@ -80,7 +80,8 @@ class PahoLink:
                 self.options.host,
                 self.options.port,
                 keepalive=self.options.keepalive_s,
-                clean_start=self.options.session_expiry_s == 0 if self.options.mqtt5 else 3,
+                clean_start=(self.options.session_expiry_s == 0 if self.options.mqtt5
+                             else mqtt.MQTT_CLEAN_START_FIRST_ONLY),  # 3.1.1: set in Client()
                 properties=properties,
             )
         except OSError as err:
