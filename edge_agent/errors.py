@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     NO_INPUT = 66  # EX_NOINPUT: a file or camera that does not exist or cannot be read
     UNAVAILABLE = 69  # EX_UNAVAILABLE: a service (broker, device) is not there; retrying may help
     SOFTWARE = 70  # EX_SOFTWARE: a bug in edge-agent; the log holds the traceback
+    RESTART = 75  # EX_TEMPFAIL: a restart was asked for (fleet command); systemd restarts
     CONFIG = 78  # EX_CONFIG: invalid configuration; systemd must not restart-loop on it
 
 

@@ -48,6 +48,7 @@ def private_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every agent a test starts (in-process or as a child) gets its own outbox file, never
     the default /var/lib/edge-agent/outbox.sqlite that concurrent tests would share."""
     monkeypatch.setenv("EDGE_AGENT_OUTBOX__PATH", str(tmp_path / "agent-outbox.sqlite"))
+    monkeypatch.setenv("EDGE_AGENT_FLEET__LEDGER_PATH", str(tmp_path / "fleet-ledger.sqlite"))
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from edge_agent.fleet.agent_target import AgentHooks
 from edge_agent.fleet.client import FleetClient
 from edge_agent.fleet.device_side import build_fleet_service
 from edge_agent.fleet.paho_link import LinkOptions, PahoLink
-from edge_agent.fleet.settings import FleetSettings
+from edge_agent.settings.fleet import FleetSettings
 from edge_agent.models.standin import write_standin
 from edge_agent.powermode import REQUEST_NAME
 from edge_agent.settings.config_file import load_settings
@@ -43,6 +43,8 @@ mask_width = 48
 mask_height = 27
 [mqtt]
 port = {port}
+[fleet]
+enabled = false  # this test runs its own receiver on a second connection
 """, encoding="utf-8")
     return path
 

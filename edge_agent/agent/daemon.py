@@ -12,6 +12,7 @@ worker turns their results into messages through one sink per task.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ from edge_agent.events.health_payloads import ReloadTelemetry
 from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
+from edge_agent.fleet.agent_target import AgentHooks
+from edge_agent.fleet.device_side import FleetService, TransportChannel, build_fleet_service
 from edge_agent.pipeline.assembly import (
     TRACKER_STAGE,
     TRACKING_STAGES,
@@ -99,13 +102,18 @@ class Agent:
         self._last_reload: Optional[ReloadTelemetry] = None
         self._cameras: Dict[str, CameraWorker] = {}
         self._tasks: List[Task] = []
+        self._fleet: Optional[FleetService] = None
+        self._next_card_s = 0.0
+        self.config_path: Optional[Path] = None  # what reload/fleet commands re-read
+        self.restart_requested = threading.Event()  # a fleet command asked for a restart
 
     # -- building ---------------------------------------------------------------------------
 
     @property
     def device_id(self) -> str:
-        """The resolved device id (after prepare())."""
-        self._require()
+        """The resolved device id (known once prepare() has resolved it)."""
+        if not self._device_id:
+            self._require()
         return self._device_id
 
     @property
@@ -203,6 +211,25 @@ class Agent:
             workers=self.worker_health,
             plan=self._scheduler.payload if self._scheduler is not None else None,
         )
+        if settings.fleet.enabled:
+            self._fleet = self._build_fleet(settings, publisher)
+
+    def _build_fleet(self, settings: AgentSettings, publisher: DurablePublisher) -> FleetService:
+        """The fleet command receiver on the agent's own MQTT session (docs/fleet.md)."""
+        def retained(topic: str, payload: bytes) -> None:
+            publisher.publish(OutgoingMessage(topic, payload, 1, True, "state"))
+
+        hooks = AgentHooks(restart=self.request_restart, rebirth=self.rebirth,
+                           config_path=self.config_path, models_dir=settings.models.dir,
+                           device_root=self._device_root)
+        try:
+            return build_fleet_service(self, settings, settings.fleet,
+                                       TransportChannel(publisher), retained, hooks)
+        except (OSError, sqlite3.Error) as err:
+            raise ConfigError(
+                f"cannot open the fleet command ledger {settings.fleet.ledger_path}: {err}",
+                "set fleet.ledger_path to a file in a folder the agent may write, or "
+                "fleet.enabled = false") from None
 
     def _install_sinks(self, settings: AgentSettings, tasks: List[Task],
                        cameras: List[CameraSettings]) -> None:
@@ -251,6 +278,8 @@ class Agent:
         self._require()
         self._started_monotonic_s = time.monotonic()
         publisher = self._publisher
+        if self._fleet is not None:
+            self._fleet.receiver.start()  # subscribes: must precede the first CONNACK
         publisher.start()
         if not publisher.wait_connected(self._settings.mqtt.connect_timeout_s):
             logger.warning(
@@ -264,6 +293,8 @@ class Agent:
             self._events.publish(self._tracking_sink.start_messages())  # restored counts
         if self._scheduler is not None:
             self._events.publish(self._scheduler.start_messages())  # retained plan
+        if self._fleet is not None:
+            self._fleet.publish_card()
         if self._saver is not None:
             self._saver.start()
         self._runtime.start()
@@ -303,6 +334,8 @@ class Agent:
         def left(share: float) -> float:
             return max(0.05, (deadline - time.monotonic()) * share)
 
+        if self._fleet is not None:
+            self._fleet.stop()
         for worker in self.camera_workers():
             worker.stop(left(0.1))
         self._runtime.stop(left(0.3))
@@ -391,8 +424,13 @@ class Agent:
                     diff.changed_geometry or "-")
 
     def tick(self, now_s: float) -> None:
-        """Called from the runner's loop: the scheduler polls the device and may re-plan."""
+        """Called from the runner's loop: the scheduler polls the device and may re-plan; the
+        fleet card (what `edge-fleet ls` shows) is refreshed with the telemetry interval."""
         self._require()
+        interval_s = self._settings.mqtt.telemetry_interval_s
+        if self._fleet is not None and interval_s > 0 and now_s >= self._next_card_s:
+            self._next_card_s = now_s + interval_s
+            self._fleet.publish_card()
         if self._scheduler is None:
             return
         if self._tracking_sink is not None:
@@ -400,6 +438,32 @@ class Agent:
         messages = self._scheduler.tick(now_s)
         if messages:
             self._events.publish(messages)
+
+    def request_restart(self, delay_s: float) -> None:
+        """A fleet `restart`: stop after `delay_s` (the reply goes out first) and exit 75, which
+        systemd's Restart=on-failure turns into a fresh start."""
+        timer = threading.Timer(max(0.0, delay_s), self.restart_requested.set)
+        timer.daemon = True
+        timer.start()
+
+    def rebirth(self) -> None:
+        """A fleet `rebirth`: send every retained document again (discovery, plan, counts)."""
+        messages: List[OutgoingMessage] = []
+        if self._discovery is not None:
+            messages.extend(self._discovery.messages())
+        if self._scheduler is not None:
+            messages.extend(self._scheduler.start_messages())
+        sink = self._tracking_sink
+        if sink is not None:
+            self._events.exclusive(lambda: messages.extend(sink.all_count_messages()))
+        if self._fleet is not None:
+            self._fleet.publish_card()
+        self._events.publish(messages)
+
+    @property
+    def fleet(self) -> Optional[FleetService]:
+        """The fleet command receiver (None with fleet.enabled = false)."""
+        return self._fleet
 
     @property
     def scheduler(self) -> Optional[SchedulerLink]:

@@ -45,6 +45,7 @@ def run_agent(
     (None: nothing to re-read, the reload only re-validates the environment).
     """
     agent = agent or Agent(settings)
+    agent.config_path = config_path
     service = service or ServiceLifecycle.from_environ(settings.service)
     agent.prepare()
     stop = stop_event or threading.Event()
@@ -60,6 +61,9 @@ def run_agent(
         while not stop.wait(_TICK_S):
             now_s = time.monotonic()
             if duration_s and now_s - started_s >= duration_s:
+                break
+            if agent.restart_requested.is_set():
+                logger.info("restart requested by a fleet command; stopping (exit 75)")
                 break
             if agent.all_cameras_ended():
                 logger.info("all cameras ended (on_eof = 'stop')")

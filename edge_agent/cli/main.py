@@ -133,8 +133,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(config_path)
     status = configure_logging(settings.logging.level)
     use_journal_if_attached()
-    run_agent(settings, status, duration_s=args.duration_s, config_path=config_path)
-    return ExitCode.OK
+    agent = run_agent(settings, status, duration_s=args.duration_s, config_path=config_path)
+    return ExitCode.RESTART if agent.restart_requested.is_set() else ExitCode.OK
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

@@ -83,6 +83,9 @@ topic_prefix = "edge-agent"
 [outbox]
 path = "{models_dir.parent / "outbox.sqlite"}"
 
+[fleet]
+ledger_path = "{models_dir.parent / "fleet-ledger.sqlite"}"
+
 [logging]
 level = "INFO"
 stats_interval_s = 2.0

@@ -23,10 +23,10 @@ from edge_agent.fleet.channel import CommandChannel, MessageCallback, MessagePro
 from edge_agent.fleet.dispatcher import CommandDispatcher, DispatchOptions
 from edge_agent.fleet.ledger import CommandLedger
 from edge_agent.fleet.receiver import CommandReceiver
-from edge_agent.fleet.settings import FleetSettings
 from edge_agent.fleet.target import CommandTarget
 from edge_agent.fleet.topics import FleetTopics
 from edge_agent.settings import AgentSettings
+from edge_agent.settings.fleet import FleetSettings
 
 
 class SubscriptionHost(Protocol):

@@ -32,9 +32,9 @@ from edge_agent.fleet.envelope import (
 from edge_agent.fleet.errors import CommandFailed, validation_reason
 from edge_agent.fleet.ledger import CommandLedger
 from edge_agent.fleet.rate_limit import SenderRateLimiter
-from edge_agent.fleet.settings import FleetSettings
 from edge_agent.fleet.signing import SignatureVerifier
 from edge_agent.fleet.topics import FleetTopics
+from edge_agent.settings.fleet import FleetSettings
 
 logger = logging.getLogger(__name__)
 

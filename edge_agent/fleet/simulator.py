@@ -19,10 +19,10 @@ from edge_agent.fleet.dispatcher import CommandDispatcher, DispatchOptions
 from edge_agent.fleet.ledger import CommandLedger
 from edge_agent.fleet.paho_link import LinkOptions, PahoLink
 from edge_agent.fleet.receiver import CommandReceiver
-from edge_agent.fleet.settings import FleetSettings
 from edge_agent.fleet.shared_channel import SharedLinkChannel
 from edge_agent.fleet.simulated_device import SimulatedDevice
 from edge_agent.fleet.topics import FleetTopics
+from edge_agent.settings.fleet import FleetSettings
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,15 @@ class TrackingSink:
                                          retain=True))
         return out
 
+    def all_count_messages(self) -> List[OutgoingMessage]:
+        """Every camera's retained counts, changed or not (a fleet `rebirth`)."""
+        self._published.clear()
+        now = self._clock()
+        out: List[OutgoingMessage] = []
+        for cid in self._counting:
+            out.extend(self._count_messages(cid, now))
+        return out
+
     def _changed(self, key: str, value: object) -> bool:
         if self._published.get(key) == value:
             return False

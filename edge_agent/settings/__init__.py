@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from edge_agent.settings.cameras import CameraSettings, ZoneSettings
 from edge_agent.settings.device import DeviceSettings
+from edge_agent.settings.fleet import FleetSettings
 from edge_agent.settings.logging import LoggingSettings
 from edge_agent.settings.models import ModelsSettings, SemSegSettings
 from edge_agent.settings.mqtt import MqttSettings
@@ -38,6 +39,7 @@ __all__ = [
     "AgentSettings",
     "CameraSettings",
     "DeviceSettings",
+    "FleetSettings",
     "LoggingSettings",
     "ModelsSettings",
     "MqttSettings",
@@ -71,6 +73,10 @@ class AgentSettings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
     service: ServiceSettings = Field(
         default_factory=ServiceSettings, description="systemd readiness and stall watchdog."
+    )
+    fleet: FleetSettings = Field(
+        default_factory=FleetSettings,
+        description="Remote commands over MQTT (edge-fleet): site, signing, rate limits.",
     )
 
     @model_validator(mode="after")
