@@ -15,10 +15,10 @@ from edge_agent.fleet.agent_target import AgentHooks
 from edge_agent.fleet.client import FleetClient
 from edge_agent.fleet.device_side import build_fleet_service
 from edge_agent.fleet.paho_link import LinkOptions, PahoLink
-from edge_agent.settings.fleet import FleetSettings
 from edge_agent.models.standin import write_standin
 from edge_agent.powermode import REQUEST_NAME
 from edge_agent.settings.config_file import load_settings
+from edge_agent.settings.fleet import FleetSettings
 
 SUPER_CONF = Path(__file__).parent / "fixtures" / "power_mode" / "orin_nano_super_nvpmodel.conf"
 

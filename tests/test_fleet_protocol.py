@@ -26,10 +26,10 @@ from edge_agent.fleet.ledger import CommandLedger
 from edge_agent.fleet.rate_limit import SenderRateLimiter
 from edge_agent.fleet.receiver import CommandReceiver
 from edge_agent.fleet.rollout import plan_waves
-from edge_agent.settings.fleet import FleetSettings
 from edge_agent.fleet.signing import sign
 from edge_agent.fleet.simulated_device import SimulatedDevice
 from edge_agent.fleet.topics import FleetTopics
+from edge_agent.settings.fleet import FleetSettings
 
 KEY = bytes(range(32))
 
