@@ -240,3 +240,14 @@ def test_reapplying_a_task_list_keeps_the_executor_running() -> None:
     finally:
         runtime.stop(2.0)
         collector.close()
+
+
+def test_dla_layer_counts_of_dla_engines_reach_telemetry() -> None:
+    class OnDla(CountingTask):
+        def dla_layers(self) -> Optional[int]:
+            return 41
+
+    runtime = make_runtime({"det": 0.0, "seg": 0.0})
+    runtime.apply([OnDla("det", ["a"]), CountingTask("seg", ["a"])], {"a": LatestFrameSlot()},
+                  set())
+    assert runtime.dla_layers() == {"model-det": 41}

@@ -210,6 +210,7 @@ class Agent:
             backends=self.model_backends,
             workers=self.worker_health,
             plan=self._scheduler.payload if self._scheduler is not None else None,
+            dla_layers=lambda: self._runtime.dla_layers(),
         )
         if settings.fleet.enabled:
             self._fleet = self._build_fleet(settings, publisher)

@@ -103,6 +103,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--broker", type=broker_address, default="",
                       help="HOST:PORT of a broker to use instead of a private mosquitto")
     demo.add_argument("--clip", type=Path, default=None, help="a video file instead of the sample")
+    demo.add_argument("--models", choices=("standin", "ngc"), default="standin",
+                      help="'ngc': download NVIDIA's models where NGC is reachable (pinned "
+                           "sha256), stand-ins otherwise; 'standin': generated stand-ins only")
     run.set_defaults(handler=_cmd_run)
     config.set_defaults(handler=_cmd_config)
     models.set_defaults(handler=_cmd_models)
@@ -202,7 +205,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     require_onnx("demo")
     from edge_agent.demo.command import run_demo
 
-    return run_demo(args.workdir, args.duration_s, args.broker, args.clip)
+    return run_demo(args.workdir, args.duration_s, args.broker, args.clip, args.models)
 
 
 # Modules that contribute sub-commands through `register(subparsers)`.

@@ -22,6 +22,7 @@ from edge_agent.demo.local_broker import LocalBroker
 from edge_agent.demo.render import render_last_mask
 from edge_agent.demo.subscriber import EventPrinter
 from edge_agent.errors import ConfigError, ExitCode
+from edge_agent.models.fetch import fetch_or_standin
 from edge_agent.models.standin import write_standin
 from edge_agent.service.console import configure_logging
 from edge_agent.settings.config_file import load_settings
@@ -108,7 +109,8 @@ def _parse_broker(value: str) -> List[Any]:
 
 
 def run_demo(
-    workdir: Path, duration_s: float, broker: str, clip_path: Optional[Path] = None
+    workdir: Path, duration_s: float, broker: str, clip_path: Optional[Path] = None,
+    models: str = "standin",
 ) -> int:
     """Run the demo; returns the exit code."""
     workdir = workdir.resolve()
@@ -123,9 +125,17 @@ def run_demo(
     else:
         _say(f"sample clip: {clip.path} ({clip.source})")
     models_dir = workdir / "models"
-    for name in (DEMO_MODEL,) + TRACKING_MODELS:
-        write_standin(name, models_dir)
-    _say(f"stand-in models written to {models_dir} (not NVIDIA's weights; events say standin)")
+    names = [DEMO_MODEL, *TRACKING_MODELS]
+    if models == "ngc":
+        # The real models where NGC answers (sha256 pinned on first download), else stand-ins.
+        standins = fetch_or_standin(names, models_dir, _say)
+        if standins:
+            _say(f"stand-ins for {', '.join(standins)} (events from them say standin)")
+    else:
+        for name in names:
+            write_standin(name, models_dir)
+        _say(f"stand-in models written to {models_dir} (not NVIDIA's weights; events say "
+             "standin; `--models ngc` downloads NVIDIA's where NGC is reachable)")
     local = None
     if broker:
         host, port = _parse_broker(broker)

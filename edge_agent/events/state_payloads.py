@@ -132,6 +132,11 @@ class TelemetryPayload(_Payload):
         "'onnxruntime-cpu' (TensorRT configured but no usable engine; the log says why) or "
         "'tensorrt'.",
     )
+    dla_layers: Dict[str, int] = Field(
+        default_factory=dict,
+        description="Per model served by a DLA engine: layers TensorRT placed on the DLA core "
+        "(0 = everything fell back to the GPU; `edge-agent engines list` shows the same).",
+    )
     workers: Dict[str, WorkerTelemetry] = Field(
         default_factory=dict,
         description="Every supervised thread by name (capture-<camera>, prepare-/run-<resource>, "

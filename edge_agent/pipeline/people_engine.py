@@ -18,6 +18,7 @@ from edge_agent.errors import ModelContractError
 from edge_agent.frames import Frame
 from edge_agent.inference.backend import InferenceBackend
 from edge_agent.inference.serving import serving_backend
+from edge_agent.inference.tensorrt_backend import dla_layers_of
 from edge_agent.models import peoplenet, reid
 
 
@@ -100,6 +101,16 @@ class PeopleEngine:
     def embedder_backend(self) -> Optional[str]:
         """Backend serving ReID now; None without ReID."""
         return serving_backend(self._embedder) if self._embedder is not None else None
+
+    @property
+    def detector_dla_layers(self) -> Optional[int]:
+        """PeopleNet layers on a DLA core; None when not a DLA engine."""
+        return dla_layers_of(self._detector)
+
+    @property
+    def embedder_dla_layers(self) -> Optional[int]:
+        """ReID layers on a DLA core; None when not a DLA engine (or no ReID)."""
+        return dla_layers_of(self._embedder) if self._embedder is not None else None
 
     @property
     def has_embedder(self) -> bool:

@@ -8,7 +8,7 @@ through ReID, including frames with nobody in them, because the tracker needs ev
 
 from __future__ import annotations
 
-from typing import Any, FrozenSet, Iterable, List, Sequence
+from typing import Any, FrozenSet, Iterable, List, Optional, Sequence
 
 from edge_agent.pipeline.people_engine import PeopleEngine, PeopleResult
 from edge_agent.runtime.task import WorkItem
@@ -48,6 +48,10 @@ class PeopleNetTask:
 
     def backend_label(self) -> str:
         return self._engine.detector_backend
+
+    def dla_layers(self) -> Optional[int]:
+        """PeopleNet layers on a DLA core; None off DLA."""
+        return self._engine.detector_dla_layers
 
 
 class ReidTask:
@@ -89,6 +93,10 @@ class ReidTask:
 
     def backend_label(self) -> str:
         return self._engine.embedder_backend or "none"
+
+    def dla_layers(self) -> Optional[int]:
+        """ReID layers on a DLA core; None off DLA."""
+        return self._engine.embedder_dla_layers
 
 
 def _people(item: WorkItem) -> PeopleResult:

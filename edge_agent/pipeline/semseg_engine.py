@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from edge_agent.errors import ModelContractError
 from edge_agent.frames import Frame
 from edge_agent.inference.backend import InferenceBackend
 from edge_agent.inference.serving import serving_backend
+from edge_agent.inference.tensorrt_backend import dla_layers_of
 from edge_agent.models import semseg
 
 OUTPUT_NAME = "argmax_1"
@@ -68,6 +69,11 @@ class SemSegEngine:
     def backend(self) -> str:
         """Backend serving the model now, e.g. 'tensorrt-building' (inference.serving)."""
         return serving_backend(self._backend)
+
+    @property
+    def dla_layers(self) -> Optional[int]:
+        """Layers on a DLA core (TensorRT engine built for one); None otherwise."""
+        return dla_layers_of(self._backend)
 
     def prepare(self, frames: Sequence[Frame]) -> PreparedBatch:
         """Preprocess a batch. Separate from run() so it can overlap the previous inference."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, FrozenSet, Iterable, List, Sequence
+from typing import Any, FrozenSet, Iterable, List, Optional, Sequence
 
 from edge_agent.models import semseg
 from edge_agent.pipeline.semseg_engine import PreparedBatch, SemSegEngine
@@ -51,3 +51,7 @@ class SemsegTask:
     def backend_label(self) -> str:
         """Backend serving the model now."""
         return self._engine.backend
+
+    def dla_layers(self) -> Optional[int]:
+        """Layers TensorRT placed on a DLA core; None off DLA."""
+        return self._engine.dla_layers

@@ -151,6 +151,16 @@ class TaskRuntime:
         """Crop-task inputs dropped because their inbox was full, per task."""
         return {name: inbox.dropped for name, inbox in self._inboxes.items()}
 
+    def dla_layers(self) -> Dict[str, int]:
+        """Model name -> layers TensorRT put on a DLA core (models on a DLA engine only)."""
+        out: Dict[str, int] = {}
+        for task in self._tasks:
+            probe = getattr(task, "dla_layers", None)
+            value = probe() if callable(probe) else None
+            if isinstance(value, int):
+                out[task.model] = value
+        return out
+
     def backends(self) -> Dict[str, str]:
         """Model name -> backend serving it now."""
         return {task.model: task.backend_label() for task in self._tasks}

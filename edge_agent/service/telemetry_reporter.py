@@ -87,6 +87,7 @@ class TelemetryReporter(Worker):
         backends: Optional[Callable[[], Dict[str, str]]] = None,
         workers: Optional[Callable[[], Sequence[WorkerHealth]]] = None,
         plan: Optional[Callable[[], PlanPayload]] = None,
+        dla_layers: Optional[Callable[[], Dict[str, int]]] = None,
     ) -> None:
         """``device``: power/thermal readings (probed in start(), only when telemetry runs);
         ``last_reload``: the latest SIGHUP outcome, so a refused reload shows up here;
@@ -107,6 +108,7 @@ class TelemetryReporter(Worker):
         self._backends = backends
         self._workers = workers
         self._plan = plan
+        self._dla_layers = dla_layers
         self._device_failed = False
         self._started_s = time.monotonic()
         self._cpu = CpuMeter()
@@ -155,6 +157,7 @@ class TelemetryReporter(Worker):
                 for w in (self._workers() if self._workers is not None else [])
             },
             plan=self._plan() if self._plan is not None else None,
+            dla_layers=self._dla_layers() if self._dla_layers is not None else {},
         )
 
     def _device_health(self) -> Optional[DeviceHealthTelemetry]:
