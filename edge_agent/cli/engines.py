@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
     build.add_argument("name", help="model name, e.g. peoplesemsegnet_shuffleseg")
     build.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR,
                        help="folder of the ONNX models to build from (models.dir)")
+    build.add_argument("--calibration-dir", type=Path,
+                       default=Path("/var/lib/edge-agent/calibration"),
+                       help="INT8 calibration store (models.calibration_dir)")
     build.add_argument("--profile", default="", help="device profile instead of auto-detection")
     actions.add_parser("list", help="cached engines and whether each is valid here")
     actions.add_parser("verify", help="exit 1 if any cached engine is corrupt or foreign")
@@ -112,7 +115,11 @@ def _build(args: argparse.Namespace, identity: Any) -> int:
             f"TensorRT is not importable here ({exc})",
             "install JetPack's python3-libnvinfer (Jetson) or the tensorrt wheel (x86), "
             "or run with backend = 'onnxruntime'") from exc
-    request = plan_build(identity, choice.profile, record, toolkit.capabilities())
+    caps = toolkit.capabilities()
+    from edge_agent.pipeline.calibration_choice import calibration_for_build
+
+    request = plan_build(identity, choice.profile, record, caps,
+                         calibration_for_build(record, caps.version, args.calibration_dir))
     print("settings: " + json.dumps(describe(request.settings)))
     builder = EngineBuilder(toolkit, EngineCache(args.engine_dir), progress=print)
     status = builder.build_now(request)

@@ -75,9 +75,14 @@ class BuildStatus:
 
 
 def plan_build(identity: DeviceIdentity, profile: DeviceProfile, record: ModelRecord,
-               caps: TrtCapabilities) -> BuildRequest:
-    """Settings and cache key for `record` on this device; calibration cache `<name>.calib`."""
-    calib = record.onnx_path.with_name(record.name + CALIBRATION_SUFFIX)
+               caps: TrtCapabilities, calibration_cache: Optional[Path] = None) -> BuildRequest:
+    """Settings and cache key for `record` on this device.
+
+    INT8 calibration: `calibration_cache` (chosen and validated by the caller from the
+    calibration store, see pipeline/calibration_choice.py), else a `<name>.calib` next to the
+    model; its sha256 is part of the engine key, so a new cache means a new engine.
+    """
+    calib = calibration_cache or record.onnx_path.with_name(record.name + CALIBRATION_SUFFIX)
     settings = decide_build_settings(profile, record.manifest, caps,
                                      calib if calib.is_file() else None)
     key = EngineKey(

@@ -26,6 +26,7 @@ from edge_agent.inference.tensorrt_cache import EngineCache
 from edge_agent.inference.tensorrt_loader import open_tensorrt
 from edge_agent.models.manifest import load_manifest
 from edge_agent.models.store import ModelRecord
+from edge_agent.pipeline.calibration_choice import calibration_for_build
 from edge_agent.settings import AgentSettings
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,10 @@ def open_model(settings: AgentSettings, record: ModelRecord, context: TensorRtCo
                progress: Optional[Progress] = None) -> InferenceBackend:
     """`record` on TensorRT with its profile settings: cached engine, or CPU while it builds."""
     toolkit = context.toolkit
-    request = plan_build(context.device.identity, context.device.choice.profile, record,
-                         toolkit.capabilities())
+    caps = toolkit.capabilities()
+    calibration = calibration_for_build(record, caps.version, settings.models.calibration_dir)
+    request = plan_build(context.device.identity, context.device.choice.profile, record, caps,
+                         calibration)
     for note in request.settings.notes:
         logger.info("%s build settings: %s", record.name, note)
     models = settings.models

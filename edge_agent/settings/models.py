@@ -70,6 +70,14 @@ class ModelsSettings(StrictModel):
             "CacheDirectory, rebuilt when missing, corrupt or built for another device."
         ),
     )
+    calibration_dir: Path = Field(
+        Path("/var/lib/edge-agent/calibration"),
+        description=(
+            "INT8 calibration store (`edge-agent calibrate` writes it; caches NVIDIA ships are "
+            "installed there by `models fetch`): <model>/<version>/{local,ngc}/; the local one "
+            "that passed its accuracy gate wins."
+        ),
+    )
     scheduler: Literal["auto", "planned", "fixed"] = Field(
         "auto",
         description=(
