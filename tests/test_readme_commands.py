@@ -55,7 +55,7 @@ def shell_lines(path: Path) -> List[Tuple[str, str]]:
             words = shlex.split(part) if part else []
             while words and "=" in words[0] and not words[0].startswith("-"):
                 words = words[1:]  # VAR=value prefixes
-            if words and os.path.basename(words[0]) in ("edge-agent", "edge-fleet"):
+            if words and Path(words[0]).name in ("edge-agent", "edge-fleet"):
                 out.append((f"{path.name}:{number}", " ".join(shlex.quote(w) for w in words)))
     return out
 
@@ -70,7 +70,7 @@ def test_the_docs_show_commands() -> None:
 @pytest.mark.parametrize("where,command", COMMANDS)
 def test_every_documented_command_parses(where: str, command: str) -> None:
     words = shlex.split(command)
-    if os.path.basename(words[0]) != "edge-agent":
+    if Path(words[0]).name != "edge-agent":
         return  # edge-fleet: run below (--help) where safe
     try:
         _build_parser().parse_args(words[1:])
@@ -82,7 +82,7 @@ def test_every_documented_command_parses(where: str, command: str) -> None:
 def test_safe_documented_commands_run_as_written(where: str, command: str,
                                                  tmp_path: Path) -> None:
     words = shlex.split(command)
-    tool = os.path.basename(words[0])
+    tool = Path(words[0]).name
     args = words[1:]
     allowed = next((codes for prefix, codes in SAFE.items()
                     if tuple(args[:len(prefix)]) == prefix), None)
