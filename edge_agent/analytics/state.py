@@ -94,9 +94,8 @@ class StateStore:
             try:
                 text = json.dumps(doc, sort_keys=True)
             except (TypeError, ValueError) as exc:
-                return self._failed(
-                    StateSaveError(f"counting state is not JSON-serialisable: {exc}", "report a bug")
-                )
+                problem = f"counting state is not JSON-serialisable: {exc}"
+                return self._failed(StateSaveError(problem, "report a bug"))
             try:
                 self._write(text)
             except OSError as exc:
@@ -127,10 +126,10 @@ class StateStore:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
+            Path(tmp_name).replace(self.path)
         except BaseException:
             try:
-                os.unlink(tmp_name)
+                Path(tmp_name).unlink()
             except OSError:
                 pass  # the folder itself may be gone; nothing half-written is left in place
             raise

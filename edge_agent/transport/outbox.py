@@ -469,10 +469,8 @@ class Outbox:
             if reader is None:
                 return 0
             try:
-                ids = [
-                    int(i)
-                    for (i,) in reader.execute("SELECT id FROM outbox WHERE created_s < ?", (cutoff,))
-                ]
+                query = "SELECT id FROM outbox WHERE created_s < ?"
+                ids = [int(i) for (i,) in reader.execute(query, (cutoff,))]
             except sqlite3.Error:
                 return 0
         if not ids or not self.commit((), ids).ok:
@@ -480,9 +478,8 @@ class Outbox:
         with self._lock:
             self._totals.expired += len(ids)
         self.last_error = f"{len(ids)} message(s) older than outbox.max_age_s expired"
-        self._loss.report(
-            "outbox messages expired unsent (older than outbox.max_age_s)", len(ids), self.last_error
-        )
+        kind = "outbox messages expired unsent (older than outbox.max_age_s)"
+        self._loss.report(kind, len(ids), self.last_error)
         return len(ids)
 
     # Session counter (the status 'session', kept across restarts).
@@ -541,7 +538,8 @@ class Outbox:
                 for i, t, p, q, r, c in batch:
                     cursor_id = int(i)
                     if cursor_id not in skip:
-                        found.append(OutboxRow(cursor_id, str(t), bytes(p), int(q), bool(r), float(c)))
+                        row = OutboxRow(cursor_id, str(t), bytes(p), int(q), bool(r), float(c))
+                        found.append(row)
         return found
 
     def max_id(self) -> int:
