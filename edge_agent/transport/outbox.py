@@ -83,6 +83,7 @@ _SHM_B = 32 * 1024
 _FIXED_PAGES = 8  # schema, index roots, meta, freelist trunk
 REOPEN_EVERY_S = 5.0
 _DISK_FULL_CODE = 13  # SQLITE_FULL
+_PROBE_KEY = "write_probe_s"  # meta row rewritten to see whether a full disk has room again
 
 
 def wal_limit_bytes(max_bytes: int) -> int:
@@ -182,7 +183,8 @@ class Outbox:
             totals = self._totals
             totals.rows, totals.bytes = int(row[0]), int(row[1])
             totals.rejected_rows = int(row[2])
-            self._not_resend.clear()
+            if initial:  # on a reopen, acknowledged rows still wait for their deletion
+                self._not_resend.clear()
         self._unavailable = ""
         if totals.rows:
             logger.info(
@@ -240,10 +242,17 @@ class Outbox:
             self._lock_fd = -1
 
     def tick(self) -> None:
-        """Writer thread, when idle: reopen a failed file when due, log summed losses."""
-        if self._db is None and self._unavailable and time.monotonic() >= self._next_open_s:
+        """Writer thread, when idle: reopen a failed file or probe a full disk when due (so
+        recovery shows without waiting for the next message), log summed losses."""
+        now = time.monotonic()
+        if self._db is None and self._unavailable and now >= self._next_open_s:
             with self._write_lock:
                 if self._db is None and self._try_open():
+                    self._recovered()
+        elif self._failing_since is not None and now >= self._next_open_s:
+            self._next_open_s = now + REOPEN_EVERY_S
+            if self.write_meta(_PROBE_KEY, int(self._clock())):
+                with self._write_lock:
                     self._recovered()
         self._loss.tick()
 
@@ -333,6 +342,7 @@ class Outbox:
             self._totals.write_errors += 1
         if self._failing_since is None:
             self._failing_since = time.monotonic()
+            self._next_open_s = self._failing_since + REOPEN_EVERY_S
             logger.warning(
                 "cannot write the outbox %s (%s): new durable messages are refused until it "
                 "can; queued messages are kept and sent when writing works again",
@@ -349,6 +359,7 @@ class Outbox:
     def _recovered(self) -> None:
         since = self._failing_since
         self._failing_since = None
+        self.last_error = ""
         if since is not None:
             logger.warning(
                 "the outbox %s can be written again after %.0f s",
