@@ -71,7 +71,8 @@ class StorageChild:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         line = self.process.stdout.readline() if ready else b""
         if not line:
-            raise AssertionError(f"no answer from the child (rc={self.process.poll()}):\n{self.log()}")
+            code = self.process.poll()
+            raise AssertionError(f"no answer from the child (rc={code}):\n{self.log()}")
         answer: Dict[str, Any] = json.loads(line)
         return answer
 
@@ -164,7 +165,8 @@ class DiskFault:
 
     def close(self) -> None:
         if self.kind == "tmpfs":
-            subprocess.run(["umount", "-l", str(self.root / "tmpfs")], capture_output=True, check=False)
+            mount_point = str(self.root / "tmpfs")
+            subprocess.run(["umount", "-l", mount_point], capture_output=True, check=False)
 
 
 def _fill_inodes_and_blocks(folder: Path) -> None:

@@ -93,8 +93,10 @@ def wal_limit_bytes(max_bytes: int) -> int:
 
 
 def row_budget_bytes(max_bytes: int) -> int:
-    """What rows (payload plus ROW_OVERHEAD_B each) may occupy within ``max_bytes``."""
-    return max_bytes - wal_limit_bytes(max_bytes) - _SHM_B - _FIXED_PAGES * PAGE_BYTES
+    """What rows (payload plus ROW_OVERHEAD_B each) may occupy within ``max_bytes``: what the
+    WAL, the index and fixed pages leave, less 5 % for a commit batch past a checkpoint."""
+    rest = max_bytes - wal_limit_bytes(max_bytes) - _SHM_B - _FIXED_PAGES * PAGE_BYTES
+    return rest * 95 // 100
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class Outbox:
         self._not_resend: Set[int] = set()
         self._wal_limit = wal_limit_bytes(settings.max_bytes)
         self._budget = row_budget_bytes(settings.max_bytes)
+        self._scale = 1.0  # measured disk bytes per estimated byte (see _calibrate)
         self._loss = LossLog(logger)
         self._unavailable = ""
         self._next_open_s = 0.0
@@ -299,6 +302,8 @@ class Outbox:
             ids: List[Optional[int]] = []
             try:
                 db.execute("BEGIN IMMEDIATE")
+                if staged:
+                    self._calibrate(db, totals)
                 if delete_ids:
                     self._delete_in_tx(db, delete_ids, totals)
                 for msg, created_s in staged:
@@ -402,14 +407,26 @@ class Outbox:
         totals.bytes += size
         return int(cursor.lastrowid or 0)
 
+    def _calibrate(self, db: sqlite3.Connection, totals: Totals) -> None:
+        """Scale the per-row estimate by what the pages really hold (two header reads per
+        commit): rows deleted out of order leave half-empty pages that the estimate misses."""
+        estimate = totals.bytes + totals.rows * ROW_OVERHEAD_B
+        if totals.rows < 100 or estimate <= 0:
+            self._scale = 1.0
+            return
+        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+        used = (pages - free - _FIXED_PAGES) * PAGE_BYTES
+        self._scale = max(1.0, used / estimate)
+
     def _fits(self, rows: int, payload_bytes: int) -> bool:
         settings = self._settings
-        disk = payload_bytes + rows * ROW_OVERHEAD_B
+        disk = (payload_bytes + rows * ROW_OVERHEAD_B) * self._scale
         return rows <= settings.max_rows and disk <= self._budget
 
     def _make_room_in_tx(self, db: sqlite3.Connection, size: int, totals: Totals) -> bool:
         settings = self._settings
-        if not self._fits(1, size):
+        if size + ROW_OVERHEAD_B > self._budget:
             self.last_error = (
                 f"message of {size} bytes does not fit in outbox.max_bytes = {settings.max_bytes}"
             )
