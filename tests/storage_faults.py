@@ -142,11 +142,10 @@ class DiskFault:
             child.ask("limit 1")
             return
         self._filler = self.directory.parent / "filler"
-        with self._filler.open("wb") as handle:
+        with self._filler.open("wb", buffering=0) as handle:
             try:
                 while True:
                     handle.write(b"\0" * 65536)
-                    handle.flush()
             except OSError:
                 pass
         _fill_inodes_and_blocks(self.directory.parent)

@@ -51,7 +51,8 @@ def test_damaged_outbox_salvages_every_readable_row_in_order(
         assert report.unreadable > 0
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
         assert all(json.loads(row.payload)["replayed"] is True for row in rows)
-        assert report.moved_to.exists() and report.moved_to.name.startswith("outbox.sqlite.corrupt-")
+        assert report.moved_to.exists()
+        assert report.moved_to.name.startswith("outbox.sqlite.corrupt-")
         assert fresh.append(_event(9999)) is not None  # the fresh outbox works
     finally:
         fresh.close()
