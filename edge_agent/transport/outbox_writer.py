@@ -72,6 +72,7 @@ class OutboxWriter:
         self._committed_tickets = 0
         self._stopping = False
         self._retry_at = 0.0
+        self._dead = False
         self._thread: Optional[WatchedThread] = None
         self._watch = WatchedThread("outbox-writer", self._run, self._on_death)
 
@@ -80,6 +81,7 @@ class OutboxWriter:
         if self._thread is not None:
             raise RuntimeError("OutboxWriter.start() called twice")
         self._stopping = False
+        self._dead = False
         self._thread = self._watch
         self._watch.start()
 
@@ -91,8 +93,8 @@ class OutboxWriter:
         """Wake every producer and waiter: nothing will be committed any more."""
         with self._cond:
             self._thread = None
+            self._dead = True
             self._in_commit = 0
-            self._committed_tickets = self._staged_tickets
             self._cond.notify_all()
         self._on_refused(0, f"outbox writer died: {reason}")
 
@@ -135,6 +137,8 @@ class OutboxWriter:
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._committed_tickets < ticket:
+                if self._dead:
+                    return False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -256,7 +256,10 @@ class LinkRunner:
             config.topics, config.device_id, config.version, "online", session
         )
         for hook in config.session_hooks:
-            priority.extend(hook())
+            try:
+                priority.extend(hook())
+            except Exception:  # noqa: BLE001 - a bad hook must not take the link down
+                logger.exception("a session-message hook raised; its messages are skipped")
         self._window.start_session(priority)
         if self._link is not None and config.handlers is not None:
             self._link.subscribe(config.handlers.topics)
