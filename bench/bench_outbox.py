@@ -172,7 +172,7 @@ def main() -> None:
                         port, counter, args.events, args.payload_bytes, sync, work, args.max_bytes
                     )
                 )
-            line = "  ".join(f"{name.split()[-1]} {rates[name][-1]:.0f}" for name in names)
+            line = "  ".join(f"{name}: {rates[name][-1]:.0f}" for name in names)
             print(f"round {round_no + 1}/{args.rounds}: {line}", flush=True)
         counter.stop()
     finally:

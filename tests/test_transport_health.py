@@ -101,6 +101,7 @@ def test_a_dead_writer_refuses_and_releases_waiters(tmp_path: Path) -> None:
         assert not writer.wait_committed(ticket + 1, 5.0)
         assert time.monotonic() - started < 4.0, "a waiter hung on a dead writer"
         assert writer.stage(event(2)) is None, "a dead writer must refuse, not queue forever"
+        assert writer.uncommitted() == 0, "nothing may look pending forever"
         assert "writer killed" in writer.report().last_error
     finally:
         writer.stop(1.0)
@@ -173,6 +174,7 @@ def test_session_number_continues_across_restarts(broker: MosquittoBroker, tmp_p
             sessions.append(publisher.session)
         finally:
             publisher.stop(3.0)
+        assert publisher.health().ok, publisher.health().problems()  # a stop is no death
     with Subscriber(broker.port, [STATUS]) as late:
         retained = late.wait_for(lambda m: m.topic == STATUS, 5.0)
     assert sessions == [1, 2] and json.loads(retained.payload)["session"] == 2

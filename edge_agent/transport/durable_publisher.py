@@ -359,10 +359,10 @@ class DurablePublisher:
         started_s = time.monotonic()
         runner.stop_deadline = time.monotonic() + timeout_s * 0.7
         runner.stop_grace_s = timeout_s * 0.2  # for the 'stopped' status after the drain
+        thread.stopping()  # before the stop flag: an early return is then not a death
         self._stop.set()
         if self._waker is not None:
             self._waker.wake()
-        thread.stopping()
         if not thread.join(timeout_s):
             logger.warning("the MQTT link thread did not end within %.1f s", timeout_s)
             self._stop_twin(0.2)

@@ -333,6 +333,11 @@ class Outbox:
             self._bound_wal(db)
             return CommitResult(True, ids)
 
+    def count_refused(self, count: int, reason: str) -> None:
+        """Messages lost before they reached a commit (the writer died): counted, logged."""
+        with self._write_lock:
+            self._count_refused(count, reason)
+
     def _count_refused(self, count: int, reason: str) -> None:
         if not count:
             return
@@ -470,9 +475,9 @@ class Outbox:
 
     def reject(self, row_id: int, reason_code: int) -> None:
         """Keep a row the broker refused, out of the send order, for inspection and expiry."""
-        with self._lock:
-            self._totals.rejected += 1
-        with self._write_lock:
+        with self._write_lock:  # every change of _totals happens under it (commit swaps it)
+            with self._lock:
+                self._totals.rejected += 1
             db = self._db
             try:
                 if db is None:
@@ -503,7 +508,7 @@ class Outbox:
                 return 0
         if not ids or not self.commit((), ids).ok:
             return 0
-        with self._lock:
+        with self._write_lock, self._lock:  # not between a commit's copy and its swap
             self._totals.expired += len(ids)
         self.last_error = f"{len(ids)} message(s) older than outbox.max_age_s expired"
         kind = "outbox messages expired unsent (older than outbox.max_age_s)"
@@ -531,10 +536,8 @@ class Outbox:
             if db is None:
                 return False
             try:
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)"
-                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, int(value)),
+                db.execute(  # not UPSERT: JetPack 4's SQLite 3.22 predates it
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, int(value))
                 )
             except sqlite3.Error:
                 return False

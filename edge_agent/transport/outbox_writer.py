@@ -94,9 +94,13 @@ class OutboxWriter:
         with self._cond:
             self._thread = None
             self._dead = True
+            lost = len(self._staged) + self._in_commit
+            self._staged.clear()
             self._in_commit = 0
             self._cond.notify_all()
-        self._on_refused(0, f"outbox writer died: {reason}")
+        why = f"outbox writer died: {reason}"
+        self._outbox.count_refused(lost, why)  # what it held will never be committed
+        self._on_refused(lost, why)
 
     def stage(self, msg: OutgoingMessage) -> Optional[int]:
         """Queue one message for the next commit; returns its ticket, or None when the
