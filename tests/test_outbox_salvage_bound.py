@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 from pathlib import Path
 from typing import Iterator
@@ -126,3 +127,19 @@ def test_an_outbox_bounded_to_its_disk_never_fills_it(small_disk: DiskFault) -> 
     finally:
         outbox.close()
     assert counters.refused == 0 and counters.write_errors == 0, counters
+
+
+def test_a_bound_larger_than_the_free_space_is_warned_about_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stat = os.statvfs(tmp_path)
+    free = stat.f_bavail * stat.f_frsize
+    outbox = Outbox(OutboxSettings(path=tmp_path / "outbox.sqlite", max_bytes=free + 2**30))
+    outbox.open()
+    outbox.close()
+    assert "the disk may fill before the outbox does" in caplog.text
+    caplog.clear()
+    fitting = Outbox(OutboxSettings(path=tmp_path / "small.sqlite", max_bytes=2**20))
+    fitting.open()
+    fitting.close()
+    assert "may fill" not in caplog.text
