@@ -56,7 +56,9 @@ class AvailabilityTwin:
         self._wanted = False
         self._stopping = False
         self._waker = Waker()
-        self._backoff = Backoff(settings.reconnect_min_s, min(5.0, settings.reconnect_max_s))
+        # Short: while the main link is up, `available` must not lag behind `status`.
+        cap_s = max(settings.reconnect_min_s, min(5.0, settings.reconnect_max_s))
+        self._backoff = Backoff(settings.reconnect_min_s, cap_s)
         self._thread = WatchedThread("mqtt-available", self._run)
         self._link: Optional[MqttLink] = None
         self._acked = threading.Event()
