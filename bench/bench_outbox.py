@@ -43,7 +43,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge_agent.settings import MqttSettings, OutboxSettings
 from edge_agent.transport.durable_publisher import DurablePublisher
-from edge_agent.transport.outbox import row_budget_bytes, wal_limit_bytes
+from edge_agent.transport.outbox_budget import row_budget_bytes, wal_limit_bytes
 from edge_agent.transport.publisher import OutgoingMessage
 
 TOPIC = "bench/dev/cam/event"

@@ -32,13 +32,13 @@ Acknowledged rows whose deletion could not be committed yet are remembered and n
 again in this run; their deletion is retried by the writer until it sticks.
 
 Thread-safety: writes are serialised by one lock (the writer thread commits, the link thread
-rejects and expires); reads have their own connection and lock; counters a third, short one.
+rejects and expires); reads have their own connection and lock (outbox_reader.py); counters a
+third, short one.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -48,16 +48,19 @@ from typing import Callable, List, Optional, Sequence, Set
 from edge_agent.errors import EdgeAgentError, StorageError
 from edge_agent.settings.outbox import OutboxSettings
 from edge_agent.transport.loss_log import LossLog
-from edge_agent.transport.outbox_file import (
-    PAGE_BYTES,
-    files_bytes,
-    open_outbox_file,
-    open_reader,
-    release_lock,
+from edge_agent.transport.outbox_budget import (
+    DiskBudget,
+    check_free_space,
+    delete_rows_in_tx,
+    insert_row_in_tx,
+    make_room_in_tx,
 )
+from edge_agent.transport.outbox_file import open_outbox_file, release_lock
+from edge_agent.transport.outbox_reader import OutboxReader
 from edge_agent.transport.outbox_records import OutboxCounters, OutboxRow, Staged, Totals
 from edge_agent.transport.outbox_salvage import SalvageReport
 from edge_agent.transport.publisher import OutgoingMessage
+from edge_agent.transport.storage_faults import is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -75,28 +78,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_s);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-_CHUNK = 500  # ids per statement, below SQLite's default limit of 999 variables
-ROW_OVERHEAD_B = 160
-"""Disk bytes a row costs beyond its payload: topic, record header, created_s index entry and
-b-tree slack (tests/test_outbox_storage.py measures the real files against the bound)."""
-_SHM_B = 32 * 1024
-_FIXED_PAGES = 8  # schema, index roots, meta, freelist trunk
 REOPEN_EVERY_S = 5.0
-_DISK_FULL_CODE = 13  # SQLITE_FULL
 _PROBE_KEY = "write_probe_s"  # meta row rewritten to see whether a full disk has room again
-
-
-def wal_limit_bytes(max_bytes: int) -> int:
-    """The WAL's share of the on-disk bound: 1/8, between 64 KiB and 4 MiB (SQLite's default
-    checkpoint size, so the default bound checkpoints as SQLite always did)."""
-    return min(4 * 1024 * 1024, max(64 * 1024, max_bytes // 8))
-
-
-def row_budget_bytes(max_bytes: int) -> int:
-    """What rows (payload plus ROW_OVERHEAD_B each) may occupy within ``max_bytes``: what the
-    WAL, the index and fixed pages leave, less 5 % for a commit batch past a checkpoint."""
-    rest = max_bytes - wal_limit_bytes(max_bytes) - _SHM_B - _FIXED_PAGES * PAGE_BYTES
-    return rest * 95 // 100
 
 
 @dataclass(frozen=True)
@@ -107,13 +90,6 @@ class CommitResult:
     ids: List[Optional[int]]
 
 
-def _is_disk_full(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return (code & 0xFF) == _DISK_FULL_CODE
-    return "disk is full" in str(exc)
-
-
 class Outbox:
     """A bounded, ordered, crash-safe message queue in one SQLite file."""
 
@@ -121,16 +97,13 @@ class Outbox:
         self._settings = settings
         self._clock = clock
         self._write_lock = threading.Lock()
-        self._read_lock = threading.Lock()
         self._lock = threading.Lock()  # guards _totals and _not_resend
         self._db: Optional[sqlite3.Connection] = None
-        self._reader: Optional[sqlite3.Connection] = None
+        self._reader = OutboxReader()
         self._lock_fd = -1
         self._totals = Totals()
         self._not_resend: Set[int] = set()
-        self._wal_limit = wal_limit_bytes(settings.max_bytes)
-        self._budget = row_budget_bytes(settings.max_bytes)
-        self._scale = 1.0  # measured disk bytes per estimated byte (see _calibrate)
+        self._budget = DiskBudget(settings.max_rows, settings.max_bytes)
         self._loss = LossLog(logger)
         self._unavailable = ""
         self._next_open_s = 0.0
@@ -161,7 +134,9 @@ class Outbox:
         is raised at the first open only: later it means the same as a storage fault."""
         path = self._settings.path
         try:
-            opened = open_outbox_file(path, self._settings.synchronous, _SCHEMA, self._wal_limit)
+            opened = open_outbox_file(
+                path, self._settings.synchronous, _SCHEMA, self._budget.wal_limit_bytes
+            )
         except StorageError as exc:
             self._mark_unavailable(exc.problem)
             return False
@@ -174,7 +149,7 @@ class Outbox:
         if opened.salvage is not None:
             self.salvage = opened.salvage
         try:
-            self._reader = open_reader(path)
+            self._reader.open(path)
             row = self._db.execute(
                 "SELECT COUNT(*), TOTAL(size), COUNT(rejected) FROM outbox"
             ).fetchone()
@@ -195,31 +170,13 @@ class Outbox:
                 path,
                 totals.rows - totals.rejected_rows,
             )
-        self._check_free_space()
+        check_free_space(path, self._settings.max_bytes)
         return True
 
     def _mark_unavailable(self, reason: str) -> None:
         self._unavailable = reason
         self.last_error = f"outbox unavailable: {reason}"
         self._next_open_s = time.monotonic() + REOPEN_EVERY_S
-
-    def _check_free_space(self) -> None:
-        """Warn when the bound does not fit in what the file system has left."""
-        path = self._settings.path
-        try:
-            stat = os.statvfs(path.parent)
-        except OSError:
-            return
-        room = stat.f_bavail * stat.f_frsize + files_bytes(path)
-        if self._settings.max_bytes > room:
-            logger.warning(
-                "outbox.max_bytes = %d MiB but its file system (%s) has only %d MiB for it: "
-                "the disk may fill before the outbox does (then new durable messages are "
-                "refused until space returns). Lower outbox.max_bytes or free space.",
-                self._settings.max_bytes // (1024 * 1024),
-                path.parent,
-                room // (1024 * 1024),
-            )
 
     @property
     def available(self) -> bool:
@@ -233,16 +190,15 @@ class Outbox:
         self._loss.flush()
 
     def _close_connections(self) -> None:
-        with self._read_lock:
-            for db in (self._reader, self._db):
-                if db is not None:
-                    try:
-                        db.close()
-                    except sqlite3.Error:
-                        pass
-            self._db = self._reader = None
-            release_lock(self._lock_fd)
-            self._lock_fd = -1
+        self._reader.close()
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
+        release_lock(self._lock_fd)
+        self._lock_fd = -1
 
     def tick(self) -> None:
         """Writer thread, when idle: reopen a failed file or probe a full disk when due (so
@@ -303,9 +259,9 @@ class Outbox:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 if staged:
-                    self._calibrate(db, totals)
+                    self._budget.calibrate(db, totals)
                 if delete_ids:
-                    self._delete_in_tx(db, delete_ids, totals)
+                    delete_rows_in_tx(db, delete_ids, totals)
                 for msg, created_s in staged:
                     ids.append(self._insert_in_tx(db, msg, created_s, totals))
                 db.execute("COMMIT")
@@ -360,7 +316,7 @@ class Outbox:
                 exc,
             )
         self._count_refused(refused, f"cannot write {path}: {exc}")
-        if not _is_disk_full(exc):
+        if not is_disk_full(exc):
             # An I/O error (failing or vanished drive): this connection may be dead for
             # good; reopen later, which also finds the drive again once it is back.
             self._close_connections()
@@ -383,7 +339,7 @@ class Outbox:
         """Truncate a WAL that outgrew its share (checkpoints were starved by readers)."""
         wal = self._settings.path.with_name(self._settings.path.name + "-wal")
         try:
-            if wal.stat().st_size <= 2 * self._wal_limit:
+            if wal.stat().st_size <= 2 * self._budget.wal_limit_bytes:
                 return
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         except (OSError, sqlite3.Error):
@@ -399,79 +355,13 @@ class Outbox:
     def _insert_in_tx(
         self, db: sqlite3.Connection, msg: OutgoingMessage, created_s: float, totals: Totals
     ) -> Optional[int]:
-        size = len(msg.payload)
-        if not self._make_room_in_tx(db, size, totals):
+        fits, note = make_room_in_tx(db, self._budget, self._settings, len(msg.payload), totals)
+        if note:
+            self.last_error = note
+        if not fits:
             totals.refused += 1
             return None
-        cursor = db.execute(
-            "INSERT INTO outbox (topic, payload, qos, retain, created_s, size)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (msg.topic, msg.payload, msg.qos, int(msg.retain), created_s, size),
-        )
-        totals.rows += 1
-        totals.bytes += size
-        return int(cursor.lastrowid or 0)
-
-    def _calibrate(self, db: sqlite3.Connection, totals: Totals) -> None:
-        """Scale the per-row estimate by what the pages really hold (two header reads per
-        commit): rows deleted out of order leave half-empty pages that the estimate misses."""
-        estimate = totals.bytes + totals.rows * ROW_OVERHEAD_B
-        if totals.rows < 100 or estimate <= 0:
-            self._scale = 1.0
-            return
-        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
-        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
-        used = (pages - free - _FIXED_PAGES) * PAGE_BYTES
-        self._scale = max(1.0, used / estimate)
-
-    def _fits(self, rows: int, payload_bytes: int) -> bool:
-        settings = self._settings
-        disk = (payload_bytes + rows * ROW_OVERHEAD_B) * self._scale
-        return rows <= settings.max_rows and disk <= self._budget
-
-    def _make_room_in_tx(self, db: sqlite3.Connection, size: int, totals: Totals) -> bool:
-        settings = self._settings
-        if size + ROW_OVERHEAD_B > self._budget:
-            self.last_error = (
-                f"message of {size} bytes does not fit in outbox.max_bytes = {settings.max_bytes}"
-            )
-            return False
-        if self._fits(totals.rows + 1, totals.bytes + size):
-            return True
-        if settings.overflow == "refuse_new":
-            self.last_error = "outbox full (overflow = refuse_new): new message refused"
-            return False
-        victims: List[int] = []
-        rows, total = totals.rows, totals.bytes
-        for row_id, row_size in db.execute("SELECT id, size FROM outbox ORDER BY id"):
-            if self._fits(rows + 1, total + size):
-                break
-            victims.append(int(row_id))
-            rows -= 1
-            total -= int(row_size)
-        count = len(victims) - self._delete_in_tx(db, victims, totals)
-        totals.dropped += count
-        self.last_error = f"outbox full (overflow = drop_oldest): {count} oldest dropped"
-        return True
-
-    @staticmethod
-    def _delete_in_tx(db: sqlite3.Connection, ids: Sequence[int], totals: Totals) -> int:
-        """Delete rows by id; returns how many of them were rejected rows."""
-        rejected_gone = 0
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            count, size, rejected = db.execute(
-                f"SELECT COUNT(*), TOTAL(size), COUNT(rejected) FROM outbox"  # noqa: S608
-                f" WHERE id IN ({marks})",
-                chunk,
-            ).fetchone()
-            db.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)  # noqa: S608
-            totals.rows -= int(count)
-            totals.bytes -= int(size)
-            totals.rejected_rows -= int(rejected)
-            rejected_gone += int(rejected)
-        return rejected_gone
+        return insert_row_in_tx(db, msg, created_s, totals)
 
     def reject(self, row_id: int, reason_code: int) -> None:
         """Keep a row the broker refused, out of the send order, for inspection and expiry."""
@@ -496,16 +386,7 @@ class Outbox:
 
     def expire(self) -> int:
         """Delete rows older than max_age_s; returns (and counts) how many were unsent."""
-        cutoff = self._clock() - self._settings.max_age_s
-        with self._read_lock:
-            reader = self._reader
-            if reader is None:
-                return 0
-            try:
-                query = "SELECT id FROM outbox WHERE created_s < ?"
-                ids = [int(i) for (i,) in reader.execute(query, (cutoff,))]
-            except sqlite3.Error:
-                return 0
+        ids = self._reader.ids_older_than(self._clock() - self._settings.max_age_s)
         if not ids or not self.commit((), ids).ok:
             return 0
         with self._write_lock, self._lock:  # not between a commit's copy and its swap
@@ -515,19 +396,11 @@ class Outbox:
         self._loss.report(kind, len(ids), self.last_error)
         return len(ids)
 
-    # Session counter (the status 'session', kept across restarts).
+    # Small integers kept with the queue (the status 'session' across restarts).
 
     def read_meta(self, key: str) -> Optional[int]:
         """A stored integer, or None when absent or unreadable."""
-        with self._read_lock:
-            reader = self._reader
-            if reader is None:
-                return None
-            try:
-                row = reader.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            except sqlite3.Error:
-                return None
-        return None if row is None else int(row[0])
+        return self._reader.meta(key)
 
     def write_meta(self, key: str, value: int) -> bool:
         """Store an integer durably; False when the disk refused (the caller carries on)."""
@@ -543,61 +416,23 @@ class Outbox:
                 return False
             return True
 
-    # Reading.
+    # Reading (committed rows only: outbox_reader.py).
 
     def fetch(self, after_id: int, limit: int) -> List[OutboxRow]:
-        """Up to ``limit`` committed, sendable rows with id > ``after_id``, oldest first."""
+        """Up to ``limit`` committed, sendable rows with id > ``after_id``, oldest first;
+        acknowledged rows still waiting for their deletion are left out."""
         with self._lock:
-            skip = set(self._not_resend)
-        found: List[OutboxRow] = []
-        with self._read_lock:
-            reader = self._reader
-            if reader is None:
-                return found
-            cursor_id = after_id
-            while len(found) < limit:
-                try:
-                    batch = reader.execute(
-                        "SELECT id, topic, payload, qos, retain, created_s FROM outbox"
-                        " WHERE id > ? AND rejected IS NULL ORDER BY id LIMIT ?",
-                        (cursor_id, limit - len(found)),
-                    ).fetchall()
-                except sqlite3.Error:
-                    return found
-                if not batch:
-                    break
-                for i, t, p, q, r, c in batch:
-                    cursor_id = int(i)
-                    if cursor_id not in skip:
-                        row = OutboxRow(cursor_id, str(t), bytes(p), int(q), bool(r), float(c))
-                        found.append(row)
-        return found
+            skip = frozenset(self._not_resend)
+        return self._reader.rows(after_id, limit, skip)
 
     def max_id(self) -> int:
         """Highest committed id (0 when empty): rows up to it existed before a reconnect."""
-        with self._read_lock:
-            reader = self._reader
-            if reader is None:
-                return 0
-            try:
-                row = reader.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()
-            except sqlite3.Error:
-                return 0
-            return int(row[0])
+        return self._reader.max_id()
 
     def counters(self) -> OutboxCounters:
         """Current contents and loss counters."""
-        oldest = None
-        with self._read_lock:
-            reader = self._reader
-            if reader is not None:
-                try:
-                    oldest = reader.execute(
-                        "SELECT created_s FROM outbox WHERE rejected IS NULL ORDER BY id LIMIT 1"
-                    ).fetchone()
-                except sqlite3.Error:
-                    oldest = None
-        age = None if oldest is None else max(0.0, self._clock() - float(oldest[0]))
+        oldest = self._reader.oldest_created_s()
+        age = None if oldest is None else max(0.0, self._clock() - oldest)
         with self._lock:
             totals = self._totals
             return OutboxCounters(

@@ -14,6 +14,7 @@ import errno
 import sqlite3
 
 _MALFORMED_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
+_DISK_FULL_CODE = 13  # SQLITE_FULL
 
 STORAGE_ERRNOS = frozenset(
     code
@@ -49,3 +50,11 @@ def is_malformed(exc: BaseException) -> bool:
 def is_storage_errno(exc: OSError) -> bool:
     """True for an OSError that a full, read-only or failing file system causes."""
     return exc.errno in STORAGE_ERRNOS
+
+
+def is_disk_full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: retry at every commit (an I/O error instead makes the outbox reopen)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) == _DISK_FULL_CODE
+    return "disk is full" in str(exc)
