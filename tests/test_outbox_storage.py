@@ -139,7 +139,7 @@ def test_deletions_of_acknowledged_rows_survive_a_failed_commit(
         broker.start()
         # Sent and acknowledged while no deletion can be committed:
         child.wait_stats(lambda s: s["acknowledged"] >= 101, 20.0, "acks of the backlog")
-        assert child.ask("stats")["write_errors"] > 0
+        child.wait_stats(lambda s: s["write_errors"] > 0, 10.0, "the deletions to fail")
         disk.free(child)
         child.wait_stats(lambda s: s["rows"] == 0, 20.0, "the deletions to be retried")
     finally:
