@@ -247,8 +247,9 @@ class LinkRunner:
             self._failure(describe_connack(str(reason_code)))
             return
         state = self._state
+        stored = self._outbox.read_meta(SESSION_KEY) or 0  # the file may have opened late
         with state.lock:
-            state.session += 1
+            state.session = max(state.session, stored) + 1
             session = state.session
         if not self._outbox.write_meta(SESSION_KEY, session):
             logger.debug("session %d not stored (outbox not writable)", session)
