@@ -125,6 +125,9 @@ class LinkRunner:
     def _one_connection(self) -> bool:
         config = self._config
         settings = config.settings
+        stored = self._outbox.read_meta(SESSION_KEY) or 0  # the file may have opened late
+        with self._state.lock:
+            self._state.session = max(self._state.session, stored)
         will = (
             config.topics.status,
             will_payload(config.device_id, config.version, self._state.session + 1),
@@ -247,9 +250,8 @@ class LinkRunner:
             self._failure(describe_connack(str(reason_code)))
             return
         state = self._state
-        stored = self._outbox.read_meta(SESSION_KEY) or 0  # the file may have opened late
         with state.lock:
-            state.session = max(state.session, stored) + 1
+            state.session += 1
             session = state.session
         if not self._outbox.write_meta(SESSION_KEY, session):
             logger.debug("session %d not stored (outbox not writable)", session)
