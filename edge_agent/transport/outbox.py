@@ -207,7 +207,7 @@ class Outbox:
         if self._db is None and self._unavailable and now >= self._next_open_s:
             with self._write_lock:
                 if self._db is None and self._try_open():
-                    self._recovered()
+                    self._reopened()
         elif self._failing_since is not None and now >= self._next_open_s:
             self._next_open_s = now + REOPEN_EVERY_S
             if self.write_meta(_PROBE_KEY, int(self._clock())):
@@ -250,7 +250,7 @@ class Outbox:
                 if not self._try_open():
                     self._count_refused(len(staged), self.last_error)
                     return refused_all
-                self._recovered()
+                self._reopened()
                 db = self._db
                 assert db is not None
             with self._lock:
@@ -278,14 +278,14 @@ class Outbox:
                 self._totals = totals
                 if delete_ids:
                     self._not_resend.difference_update(delete_ids)
-            if self._failing_since is not None:
-                self._recovered()
             self._loss.report("outbox refused new messages", refused, self.last_error)
             self._loss.report(
                 "outbox full, oldest messages dropped (overflow = drop_oldest)",
                 dropped,
                 self.last_error,
             )
+            if self._failing_since is not None:
+                self._recovered()
             self._bound_wal(db)
             return CommitResult(True, ids)
 
@@ -322,6 +322,13 @@ class Outbox:
             self._close_connections()
             self._mark_unavailable(str(exc))
 
+    def _reopened(self) -> None:
+        """The file opened again; a failing spell ends only with a write that works."""
+        if self._failing_since is None:
+            logger.warning("the outbox %s is available again", self._settings.path)
+        else:
+            logger.info("the outbox %s was reopened", self._settings.path)
+
     def _recovered(self) -> None:
         since = self._failing_since
         self._failing_since = None
@@ -332,8 +339,6 @@ class Outbox:
                 self._settings.path,
                 time.monotonic() - since,
             )
-        else:
-            logger.warning("the outbox %s is available again", self._settings.path)
 
     def _bound_wal(self, db: sqlite3.Connection) -> None:
         """Truncate a WAL that outgrew its share (checkpoints were starved by readers)."""
