@@ -14,6 +14,7 @@ import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -49,15 +50,17 @@ class StorageChild:
         args = [sys.executable, str(TESTS / "storage_child.py"), str(port), str(outbox_path)]
         args += ["none" if limit_bytes is None else str(limit_bytes), str(OUTBOX_MAX_BYTES)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)]))
-        self.stderr_path = outbox_path.parent.parent / f"child-{time.monotonic_ns()}.log"
-        self._stderr = self.stderr_path.open("wb")
+        # stderr through a pipe, never a file: RLIMIT_FSIZE would cut a log file at the limit
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=self._stderr,
+            stderr=subprocess.PIPE,
             env=env,
         )
+        self._log: List[bytes] = []
+        self._log_thread = threading.Thread(target=self._collect, daemon=True)
+        self._log_thread.start()
         assert self._read(30.0) == {"started": True}, self.log()
 
     def ask(self, command: str, timeout_s: float = 30.0) -> Dict[str, Any]:
@@ -94,16 +97,20 @@ class StorageChild:
             except AssertionError:
                 self.process.kill()
         code = self.process.wait(15.0)
-        for pipe in (self.process.stdin, self.process.stdout):
+        self._log_thread.join(5.0)
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
-        self._stderr.close()
         return code
 
+    def _collect(self) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        for line in iter(stream.readline, b""):
+            self._log.append(line)
+
     def log(self) -> str:
-        if not self._stderr.closed:
-            self._stderr.flush()
-        return self.stderr_path.read_text(errors="replace")
+        return b"".join(self._log).decode(errors="replace")
 
 
 class DiskFault:

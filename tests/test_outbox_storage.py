@@ -117,9 +117,13 @@ def test_disk_full_at_stop_still_says_stopped_and_exits_cleanly(
         code = child.stop()
     assert code == 0, child.log()
     with Subscriber(broker.port, [f"{ROOT}/status", f"{ROOT}/available"]) as late:
-        status = late.wait_for(lambda m: m.topic.endswith("/status"), 5.0)
-        available = late.wait_for(lambda m: m.topic.endswith("/available"), 5.0)
-    assert json.loads(status.payload)["state"] == "stopped" and available.payload == b"stopped"
+        try:
+            status = late.wait_for(lambda m: m.topic.endswith("/status"), 5.0)
+            available = late.wait_for(lambda m: m.topic.endswith("/available"), 5.0)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{child.log()}") from None
+    assert json.loads(status.payload)["state"] == "stopped", child.log()
+    assert available.payload == b"stopped", child.log()
     fault.free(None) if fault.kind == "tmpfs" else None
     assert fault.outbox_path.exists() and not list(fault.directory.glob("*.corrupt-*"))
 
