@@ -69,3 +69,13 @@ class ServiceUnavailableError(EdgeAgentError):
     """A service such as the MQTT broker could not be reached; a retry may succeed."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class StorageError(EdgeAgentError):
+    """A file system that is full, read-only, failing or gone (unplugged drive).
+
+    Never a reason to stop retrying: space gets freed and drives come back, so the agent
+    keeps running degraded and systemd may restart it (exit 69, not 78).
+    """
+
+    exit_code = ExitCode.UNAVAILABLE

@@ -94,6 +94,9 @@ def test_acl_denied_publish_is_counted_and_kept(tmp_path: Path) -> None:
         publisher.publish(event(2))
         wait_until(lambda: publisher.stats().failed == 1, 5.0, "the refusal")
         assert publisher.flush(5.0)
+        # flush() returns once everything is acknowledged; the deletion follows in the next
+        # group commit
+        wait_until(lambda: publisher.outbox_counters().rows == 1, 5.0, "the deletion")
         counters = publisher.outbox_counters()
         assert counters.rejected == 1 and counters.rows == 1 and counters.depth == 0
         assert "Not authorized" in publisher.stats().last_error

@@ -1,9 +1,13 @@
-"""deploy/mosquitto/ run for real: mTLS, per-device ACL with %u, and the agent's TLS checks."""
+"""deploy/mosquitto/ run for real: mTLS, the identity plugin, per-device ACL with %u, and the
+agent's TLS checks. The plugin is compiled from deploy/mosquitto/edge_identity.c once per run
+(build-identity-plugin.sh); a machine without a C compiler or the Mosquitto headers fails
+here with the packages to install, never skips."""
 
 from __future__ import annotations
 
 import os
 import ssl
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -26,9 +30,10 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto"
 class DeployBroker(MosquittoBroker):
     """mosquitto with deploy/mosquitto.conf + acl, paths and port moved into tmp_path."""
 
-    def __init__(self, tmp_path: Path, certs: Path) -> None:
+    def __init__(self, tmp_path: Path, certs: Path, plugin: Path) -> None:
         super().__init__(tmp_path)
         self._certs = certs
+        self._plugin = plugin
 
     def _write_config(self) -> Path:
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -36,6 +41,7 @@ class DeployBroker(MosquittoBroker):
         text = text.replace("/etc/mosquitto/edge-agent/acl", str(self._dir / "acl"))
         text = text.replace("/etc/mosquitto/edge-agent/", f"{self._certs}/")
         text = text.replace("/var/lib/mosquitto/", f"{self._dir}/")
+        text = text.replace("/usr/lib/mosquitto/edge_identity.so", str(self._plugin))
         text = text.replace("listener 8883", f"listener {self.port} 127.0.0.1")
         assert str(self.port) in text and "/etc/" not in text.replace("# ", "#")
         text += "\nlog_type all\n" + ("user root\n" if os.geteuid() == 0 else "")
@@ -45,20 +51,33 @@ class DeployBroker(MosquittoBroker):
         return config
 
 
+@pytest.fixture(scope="module")
+def identity_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plugin") / "edge_identity.so"
+    built = subprocess.run(
+        ["sh", str(DEPLOY / "build-identity-plugin.sh"), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, f"cannot build the identity plugin:\n{built.stderr}"
+    return out
+
+
 @pytest.fixture
 def pki(tmp_path: Path) -> Path:
     certs = tmp_path / "certs"
     ca = make_ca(certs)
     make_cert(certs, ca, "server", "localhost", server=True)
-    for cn in ("dev1", "homeassistant", "operator"):
+    for cn in ("dev1", "dev2", "homeassistant", "operator"):
         make_cert(certs, ca, cn, cn)
     make_cert(certs, make_ca(certs / "other", "rogue"), "rogue", "dev1")
     return certs
 
 
 @pytest.fixture
-def tls_broker(tmp_path: Path, pki: Path) -> Iterator[DeployBroker]:
-    broker = DeployBroker(tmp_path, pki)
+def tls_broker(tmp_path: Path, pki: Path, identity_plugin: Path) -> Iterator[DeployBroker]:
+    broker = DeployBroker(tmp_path, pki, identity_plugin)
     broker.start()
     try:
         yield broker
@@ -66,8 +85,12 @@ def tls_broker(tmp_path: Path, pki: Path) -> Iterator[DeployBroker]:
         broker.stop()
 
 
-def _tls_client(port: int, pki: Path, cert: Path, received: List[Tuple[str, bytes]]) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+def _tls_client(
+    port: int, pki: Path, cert: Path, received: List[Tuple[str, bytes]], client_id: str = ""
+) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
     client.tls_set(
         ca_certs=str(pki / "ca.crt"), certfile=str(cert), keyfile=str(cert.with_suffix(".key"))
     )
@@ -187,3 +210,79 @@ def test_bad_tls_files_are_refused_at_start(pki: Path, tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="tls_cert_file / mqtt.tls_key_file"):
         build_tls_context(swapped)
+
+
+def _connack_of(port: int, pki: Path, cert: Path, client_id: str) -> str:
+    """CONNECT with ``cert`` as ``client_id`` (resuming any session); the broker's answer."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    client.tls_set(
+        ca_certs=str(pki / "ca.crt"), certfile=str(cert), keyfile=str(cert.with_suffix(".key"))
+    )
+    answer: List[str] = []
+    client.on_connect = lambda c, u, f, rc, p: answer.append(str(rc))
+    client.connect("127.0.0.1", port, clean_start=False)
+    client.loop_start()
+    try:
+        wait_until(lambda: bool(answer), 5.0, f"CONNACK for {client_id}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return answer[0]
+
+
+def test_an_imposter_cannot_take_over_a_device(
+    tls_broker: DeployBroker, pki: Path, tmp_path: Path
+) -> None:
+    status_seen: List[Tuple[str, bytes]] = []
+    watcher = _tls_client(tls_broker.port, pki, pki / "homeassistant.crt", status_seen, "ha-1")
+    watcher.subscribe([("edge-agent/dev1/status", 1), ("edge-agent/dev1/available", 1)])
+    operator = _tls_client(tls_broker.port, pki, pki / "operator.crt", [], "operator-1")
+    commands: List[bytes] = []
+
+    def on_command(payload: bytes) -> List[Any]:
+        commands.append(payload)
+        return []
+
+    def device() -> DurablePublisher:
+        agent = _agent(tls_broker.port, pki, tmp_path)
+        agent.add_subscription("edge-agent/dev1/cmd/#", on_command)
+        return agent
+
+    agent = device()
+    agent.start()
+    try:
+        assert agent.wait_connected(5.0), agent.stats()
+        wait_until(
+            lambda: ("edge-agent/dev1/available", b"online") in status_seen, 5.0, "online twin"
+        )
+        # While the device is online: a trusted certificate of another device asks for its
+        # ids and is refused; the device is not disconnected.
+        for stolen in ("edge-agent-dev1", "edge-agent-dev1-avail"):
+            assert "Not authorized" in _connack_of(tls_broker.port, pki, pki / "dev2.crt", stolen)
+        assert "Success" in _connack_of(tls_broker.port, pki, pki / "dev2.crt", "edge-agent-dev2")
+        time.sleep(0.5)  # a takeover would fire the will and drop the link within this time
+        assert agent.stats().connected and agent.session == 1
+        assert ("edge-agent/dev1/available", b"offline") not in status_seen
+        assert not any(b'"offline"' in payload for _, payload in status_seen)
+    finally:
+        agent.stop(3.0)
+    # Commands queued for the stopped device's persistent session survive an imposter's try.
+    for n in range(3):
+        operator.publish("edge-agent/dev1/cmd/ping", str(n).encode(), qos=1).wait_for_publish(5)
+    imposter = _connack_of(tls_broker.port, pki, pki / "dev2.crt", "edge-agent-dev1")
+    assert "Not authorized" in imposter
+    agent = device()
+    agent.start()
+    try:
+        assert agent.wait_connected(5.0), agent.stats()
+        wait_until(lambda: len(commands) >= 3, 5.0, "the queued commands")
+        assert sorted(commands) == [b"0", b"1", b"2"]
+        assert agent.session == 2, "the session counter continues across restarts"
+    finally:
+        agent.stop(3.0)
+        for client in (watcher, operator):
+            client.disconnect()
+            client.loop_stop()
+    assert "edge_identity: refused client id 'edge-agent-dev1'" in tls_broker.log_text()

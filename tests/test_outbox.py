@@ -64,11 +64,11 @@ def test_refuse_new_keeps_the_backlog(tmp_path: Path) -> None:
 
 
 def test_byte_limit_applies(tmp_path: Path) -> None:
-    outbox = _outbox(tmp_path, max_bytes=64 * 1024)
+    outbox = _outbox(tmp_path, max_bytes=1024 * 1024)
     for n in range(10):
-        outbox.append(_msg(n, size=10_000))
+        outbox.append(_msg(n, size=150_000))
     counters = outbox.counters()
-    assert counters.bytes <= 64 * 1024 and counters.dropped == 4
+    assert counters.bytes <= 1024 * 1024 and counters.dropped == 5
     outbox.close()
 
 
@@ -111,7 +111,7 @@ def test_corrupt_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFi
     aside = list(path.parent.glob("outbox.sqlite.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
     assert other.read_text() == "untouched"
-    assert "damaged" in caplog.text and "moved it to" in caplog.text
+    assert "damaged" in caplog.text and "moved to" in caplog.text
 
 
 def test_second_owner_is_refused(tmp_path: Path) -> None:
@@ -135,3 +135,39 @@ def test_mark_replayed_only_touches_documents_with_the_field() -> None:
     assert mark_replayed(b'{"a":1,"replayed":false}') == b'{"a":1,"replayed":true}'
     assert mark_replayed(b"online") == b"online"
     assert mark_replayed(b'{"a":1}') == b'{"a":1}'
+
+
+def test_drop_oldest_losses_are_logged_once_per_interval(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = _outbox(tmp_path, max_rows=10)
+    try:
+        for n in range(30):
+            outbox.append(_msg(n))
+    finally:
+        outbox.close()
+    lines = [r.getMessage() for r in caplog.records if "oldest messages dropped" in r.getMessage()]
+    # the first drop at once, the other 19 summed and flushed at close: two lines, not 20
+    assert len(lines) == 2, lines
+    assert "1 message(s)" in lines[0] and "19 message(s)" in lines[1]
+
+
+def test_loss_log_sums_within_its_interval(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from edge_agent.transport.loss_log import LossLog
+
+    now = [0.0]
+    log = LossLog(logging.getLogger("loss-test"), interval_s=30.0, clock=lambda: now[0])
+    for _ in range(675):
+        log.report("refused", 1, "disk full")
+        now[0] += 0.05
+    now[0] = 40.0
+    log.tick()  # not due yet: the second summary was at 30 s
+    now[0] = 61.0
+    log.tick()
+    lines = [r.getMessage() for r in caplog.records if r.name == "loss-test"]
+    assert len(lines) == 3, lines  # 675 refusals: three lines, not 675
+    assert lines[0] == "refused: 1 message(s): disk full"
+    assert lines[1] == "refused: 600 message(s) in the last 30 s: disk full"
+    assert lines[2] == "refused: 74 message(s) in the last 31 s: disk full"

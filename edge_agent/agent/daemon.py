@@ -323,8 +323,10 @@ class Agent:
         return workers
 
     def _publisher_health(self) -> List[WorkerHealth]:
-        probe = getattr(self._publisher, "thread_health", None)
-        return list(probe()) if callable(probe) else []
+        """The transport's own threads (mqtt-link, outbox-writer, handlers, the availability
+        twin): watched, not restarted here; a death makes the agent unhealthy."""
+        return [WorkerHealth(r.name, r.alive and r.deaths == 0, r.deaths, 0, r.last_error, None)
+                for r in self._publisher.health().threads]
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop in reverse order, publishing what was already computed, within timeout_s."""

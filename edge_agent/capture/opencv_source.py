@@ -76,9 +76,11 @@ class OpenCvSource:
             )
         self._capture = capture
         self._opens += 1
-        # A looping file reopens at every end; only the first open is news.
+        # A looping file is reopened at every end by a fresh source object (the camera
+        # worker builds one per open), so a file open is never news: DEBUG. A device or a
+        # stream is opened again only after a failure, which is worth an INFO line.
         logger.log(
-            logging.INFO if self._opens == 1 else logging.DEBUG,
+            logging.DEBUG if self._url.is_file or self._opens > 1 else logging.INFO,
             "camera %s: opened %s with OpenCV",
             self._camera.id,
             self.describe(),

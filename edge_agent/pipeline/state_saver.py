@@ -3,9 +3,9 @@
 Why its own worker: an fsync on a slow SD card, or a full disk, must not hold up a tracking
 round or fail it (a failing save used to raise in every round, which the watchdog read as a
 stall and systemd turned into a restart loop). The event worker hands over a snapshot (a small
-dict) whenever one is due; this worker writes the newest one. A failed save is logged (once
-per failure streak), counted and reported as a degradation in health; the next snapshot
-tries again, so the state catches up by itself when the disk recovers.
+dict) whenever one is due; this worker writes the newest one. A failed save is counted and
+reported as a degradation (the store logs the first failure of a spell and the recovery); the
+next snapshot tries again, so the state catches up by itself when the disk recovers.
 """
 
 from __future__ import annotations
@@ -63,19 +63,14 @@ class StateSaver(Worker):
             snapshot, self._pending = self._pending, None
         if snapshot is None:
             return False
-        try:
-            self._store.save(snapshot.get("cameras", {}), float(snapshot.get("saved_ts", 0.0)))
-        except Exception as err:  # noqa: BLE001 - a failed save degrades, never stops, the agent
+        # The store never raises for a file-system problem; it logs the first failure of a
+        # spell and the recovery itself (analytics/state.py).
+        result = self._store.save(snapshot.get("cameras", {}),
+                                  float(snapshot.get("saved_ts", 0.0)))
+        if not result.ok:
             self.failures += 1
-            first = not self.last_error
-            self.last_error = str(err)
-            if first:
-                logger.error("cannot save the counting state to %s: %s; counts keep running "
-                             "and the save is retried every %.0f s", self._store.path, err,
-                             self.interval_s)
+            self.last_error = str(result.error.problem) if result.error is not None else "failed"
             return False
-        if self.last_error:
-            logger.info("counting state saved again to %s", self._store.path)
-            self.last_error = ""
+        self.last_error = ""
         self.saves += 1
         return True

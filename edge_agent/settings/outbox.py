@@ -34,8 +34,12 @@ class OutboxSettings(StrictModel):
     )
     max_bytes: int = Field(
         256 * 1024 * 1024,
-        ge=64 * 1024,
-        description="Most payload bytes kept (256 MiB, as Greengrass streams); then overflow.",
+        ge=1024 * 1024,
+        description=(
+            "Most bytes the outbox files take on disk (database + WAL + index; 256 MiB, as "
+            "Greengrass streams); then the overflow policy applies. Checked at start against "
+            "the free space of its file system (a warning when it does not fit)."
+        ),
     )
     max_age_s: float = Field(
         7200.0,

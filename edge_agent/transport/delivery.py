@@ -23,6 +23,7 @@ DURABLE_CHANNELS = ("event", "state")
 """Channels kept in the outbox; every other channel (mask, telemetry) is 'latest only'."""
 
 _REPLAYED_FALSE = b'"replayed":false'
+REPLIES_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class DeliveryState:
         self.last_error = ""
         self.live: Deque[OutgoingMessage] = deque()
         self.live_inflight = 0
+        self.replies: Deque[OutgoingMessage] = deque(maxlen=REPLIES_MAX)
+        """Messages subscription handlers returned, for the link thread to send first."""
 
     def note(self, error: str) -> None:
         """Remember the latest problem."""

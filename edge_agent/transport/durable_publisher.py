@@ -17,10 +17,17 @@ refusal (>= 0x80, e.g. 0x87 from an ACL) keeps the row as rejected, counts it an
 Mask and telemetry messages are 'latest only': sent while connected, dropped (counted) while
 not, never stored.
 
+Threads: ``mqtt-link`` (below), ``outbox-writer`` (group commit), ``mqtt-handlers``
+(subscription hooks, each call guarded) and ``mqtt-available`` (the `available` twin). Each
+is a WatchedThread: a death is logged with its traceback and counted, and ``health()`` says
+which died and why, for the supervisor that feeds the systemd watchdog. A dead link thread
+also turns ``stats().connected`` false.
+
 One thread (``mqtt-link``) owns everything paho: it connects, pumps the socket, sends the
 backlog in id order within a window of ``outbox.max_inflight``, and reconnects with
 exponential backoff and full jitter capped at ``mqtt.reconnect_max_s`` (<= 60 s). After every
-CONNACK it publishes the retained status (session number + 1, the Sparkplug bdSeq idea) and
+CONNACK it publishes the retained status (session number + 1, the Sparkplug bdSeq idea; the
+number is stored in the outbox file and keeps growing across restarts) and
 the session messages (HA discovery), resubscribes, then replays: rows that existed when the
 connection came up are sent with ``replayed: true``.
 """
@@ -30,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from edge_agent.events.publisher import OutgoingMessage, PublisherStats
@@ -39,22 +47,47 @@ from edge_agent.settings.outbox import OutboxSettings
 from edge_agent.transport.availability import AvailabilityTwin
 from edge_agent.transport.delivery import DURABLE_CHANNELS, DeliveryState
 from edge_agent.transport.link import Waker
+from edge_agent.transport.loss_log import LossLog
 from edge_agent.transport.outbox import Outbox
 from edge_agent.transport.outbox_records import OutboxCounters
 from edge_agent.transport.outbox_writer import OutboxWriter
 from edge_agent.transport.session import (
+    SESSION_KEY,
     LinkConfig,
     LinkRunner,
     MessageHook,
     SessionHook,
 )
+from edge_agent.transport.subscription_worker import SubscriptionWorker
 from edge_agent.transport.tls import build_tls_context
+from edge_agent.transport.watched_thread import ThreadReport, WatchedThread
 
 logger = logging.getLogger(__name__)
 
 _LIVE_QUEUE = 32  # latest-only messages waiting for the link thread
 _OVERSIZE_LOG_EVERY_S = 60.0
 _COMMIT_WAIT_S = 10.0  # publish_waits_for_commit: longest wait for a stalled disk
+
+
+@dataclass(frozen=True)
+class TransportHealth:
+    """Liveness of the publisher's threads, for the status line and the watchdog."""
+
+    ok: bool
+    """Every thread that should run is running and none has died."""
+    threads: Tuple[ThreadReport, ...]
+    handler_failures: int
+    """Subscription hook calls that raised (the hook's message was dropped, nothing else)."""
+    outbox_available: bool
+    """False while the outbox file cannot be written (durable messages are refused)."""
+
+    def problems(self) -> List[str]:
+        """One line per dead thread: 'outbox-writer died 1 time(s): ...'."""
+        return [
+            f"{t.name} died {t.deaths} time(s): {t.last_error}"
+            for t in self.threads
+            if t.deaths or not t.alive
+        ]
 
 
 class DurablePublisher:
@@ -77,8 +110,10 @@ class DurablePublisher:
         self._waker: Optional[Waker] = None
         self._stop = threading.Event()
         self._runner: Optional[LinkRunner] = None
-        self._thread: Optional[threading.Thread] = None
+        self._thread: Optional[WatchedThread] = None
+        self._handlers: Optional[SubscriptionWorker] = None
         self._oversize_logged: Dict[str, float] = {}
+        self._losses = LossLog(logger)
         self._twin: Optional[AvailabilityTwin] = None
 
     @property
@@ -115,9 +150,20 @@ class DurablePublisher:
             raise RuntimeError("DurablePublisher.start() called twice")
         tls_context = build_tls_context(self._settings)
         self._outbox.open()
+        stored = self._outbox.read_meta(SESSION_KEY)
+        with self._state.lock:
+            self._state.session = max(self._state.session, stored or 0)
         self._writer.start()
         self._waker = Waker()
         self._stop.clear()
+        self._twin = AvailabilityTwin(
+            self._settings,
+            f"{self.client_id}-avail",
+            self._topics.available,
+            lambda: build_tls_context(self._settings),
+        )
+        self._handlers = SubscriptionWorker(self._subscriptions, self._queue_replies)
+        twin = self._twin
         config = LinkConfig(
             settings=self._settings,
             client_id=self.client_id,
@@ -127,12 +173,14 @@ class DurablePublisher:
             tls_context=tls_context,
             max_inflight=self._max_inflight,
             session_hooks=list(self._session_hooks),
-            subscriptions=list(self._subscriptions),
+            handlers=self._handlers,
+            on_up=twin.main_up,
+            on_down=twin.main_down,
         )
         self._runner = LinkRunner(
             config, self._outbox, self._writer, self._state, self._waker, self._stop
         )
-        self._thread = threading.Thread(target=self._runner.run, name="mqtt-link", daemon=True)
+        self._thread = WatchedThread("mqtt-link", self._runner.run, self._link_died)
         logger.info(
             "connecting to %s:%d as %r (MQTT %s%s)",
             self._settings.host,
@@ -141,14 +189,41 @@ class DurablePublisher:
             self._settings.protocol,
             ", TLS" if tls_context is not None else "",
         )
+        self._handlers.start()
+        twin.start()
         self._thread.start()
-        self._twin = AvailabilityTwin(
-            self._settings,
-            f"{self.client_id}-avail",
-            self._topics.available,
-            lambda: build_tls_context(self._settings),
-        )
-        self._twin.start()
+
+    def _queue_replies(self, replies: List[OutgoingMessage]) -> None:
+        """Handler thread: messages a subscription hook returned go out first."""
+        with self._state.lock:
+            self._state.replies.extend(replies)
+        waker = self._waker
+        if waker is not None:
+            waker.wake()
+
+    def _link_died(self, reason: str) -> None:
+        """The link thread is gone: say so instead of claiming to be connected."""
+        with self._state.lock:
+            self._state.connected = False
+            self._state.last_error = f"MQTT link thread died: {reason}"
+            self._state.lock.notify_all()
+        if self._twin is not None:
+            self._twin.main_down()
+
+    def health(self) -> TransportHealth:
+        """Which threads run, which died and why (see the module docstring)."""
+        reports: List[ThreadReport] = [self._writer.report()]
+        for source in (self._thread, self._handlers, self._twin):
+            if source is not None:
+                reports.append(source.report())
+        running = self._runner is not None
+        ok = all(r.deaths == 0 and (r.alive or not running) for r in reports)
+        failures = self._handlers.failures if self._handlers is not None else 0
+        return TransportHealth(ok, tuple(reports), failures, self._outbox.available)
+
+    def alive(self) -> bool:
+        """True while every publisher thread runs and none has died (watchdog input)."""
+        return self.health().ok
 
     def wait_connected(self, timeout_s: float) -> bool:
         """Block until the broker accepted the connection; False after ``timeout_s``."""
@@ -195,7 +270,7 @@ class DurablePublisher:
         with self._state.lock:
             self._state.refused += 1
             self._state.last_error = error
-        logger.warning("%s", error)
+        self._losses.report("durable messages refused before the outbox", 1, error)
 
     def _on_commit(self) -> None:
         """Writer thread, after each commit: the sender has new rows, flush() may be done."""
@@ -206,8 +281,8 @@ class DurablePublisher:
             self._state.lock.notify_all()
 
     def _on_refused(self, count: int, reason: str) -> None:
+        """Writer thread: the outbox counted and logged (rate-limited) the refusal."""
         self._state.note(reason)
-        logger.warning("outbox refused %d message(s): %s", count, reason)
 
     def sync(self, timeout_s: float) -> bool:
         """Wait until every message published so far is committed to the outbox file."""
@@ -284,15 +359,17 @@ class DurablePublisher:
         started_s = time.monotonic()
         runner.stop_deadline = time.monotonic() + timeout_s * 0.7
         runner.stop_grace_s = timeout_s * 0.2  # for the 'stopped' status after the drain
+        thread.stopping()  # before the stop flag: an early return is then not a death
         self._stop.set()
         if self._waker is not None:
             self._waker.wake()
-        thread.join(timeout_s)
-        if thread.is_alive():
+        if not thread.join(timeout_s):
             logger.warning("the MQTT link thread did not end within %.1f s", timeout_s)
             self._stop_twin(0.2)
             return
         self._writer.stop(timeout_s)
+        if self._handlers is not None:
+            self._handlers.stop(0.5)
         self._thread = None
         self._runner = None
         left = self._outbox.depth()

@@ -44,6 +44,10 @@ class OutboxCounters:
     expired: int
     rejected: int
     """Rows the broker refused since open()."""
+    write_errors: int = 0
+    """Transactions the file system refused (full, read-only, failing) since open()."""
+    available: bool = True
+    """False while the outbox cannot be written (durable messages are being refused)."""
 
 
 class Totals:
@@ -52,6 +56,7 @@ class Totals:
     def __init__(self) -> None:
         self.rows = self.bytes = self.rejected_rows = 0
         self.dropped = self.refused = self.expired = self.rejected = 0
+        self.write_errors = 0
 
     def copy(self) -> Totals:
         """An independent snapshot (a transaction works on it and swaps it in on COMMIT)."""

@@ -17,6 +17,11 @@ Durability contract:
 
 When the disk cannot keep up and the staging queue is full, ``stage()`` waits up to
 ``STAGE_WAIT_S`` for room (back-pressure), then refuses the event (counted, logged).
+
+When a commit fails (full or failing disk) its events are refused (counted by the outbox) but
+the acknowledged rows it was to delete are kept and retried, alone, every ``RETRY_S`` until
+the deletion sticks: they are not sent again meanwhile (``Outbox.mark_acked``). The thread is
+a WatchedThread: if it ever dies, the traceback is logged and ``report()`` says so.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from collections import deque
 from typing import Callable, Deque, List, Optional, Sequence
 
 from edge_agent.events.publisher import OutgoingMessage
-from edge_agent.transport.outbox import Outbox
+from edge_agent.transport.outbox import CommitResult, Outbox
 from edge_agent.transport.outbox_records import Staged
+from edge_agent.transport.watched_thread import ThreadReport, WatchedThread
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,8 @@ MAX_STAGED = 4096
 STAGE_WAIT_S = 2.0
 """How long stage() waits for room before it refuses (the disk stalled)."""
 _MAX_BATCH = 2048
+RETRY_S = 1.0
+"""Pause before retrying deletions after a failed commit (and the idle tick of the thread)."""
 
 
 class OutboxWriter:
@@ -63,15 +71,36 @@ class OutboxWriter:
         self._staged_tickets = 0
         self._committed_tickets = 0
         self._stopping = False
-        self._thread: Optional[threading.Thread] = None
+        self._retry_at = 0.0
+        self._dead = False
+        self._thread: Optional[WatchedThread] = None
+        self._watch = WatchedThread("outbox-writer", self._run, self._on_death)
 
     def start(self) -> None:
         """Start the writer thread (the outbox must be open)."""
         if self._thread is not None:
             raise RuntimeError("OutboxWriter.start() called twice")
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
-        self._thread.start()
+        self._dead = False
+        self._thread = self._watch
+        self._watch.start()
+
+    def report(self) -> ThreadReport:
+        """Liveness of the writer thread."""
+        return self._watch.report()
+
+    def _on_death(self, reason: str) -> None:
+        """Wake every producer and waiter: nothing will be committed any more."""
+        with self._cond:
+            self._thread = None
+            self._dead = True
+            lost = len(self._staged) + self._in_commit
+            self._staged.clear()
+            self._in_commit = 0
+            self._cond.notify_all()
+        why = f"outbox writer died: {reason}"
+        self._outbox.count_refused(lost, why)  # what it held will never be committed
+        self._on_refused(lost, why)
 
     def stage(self, msg: OutgoingMessage) -> Optional[int]:
         """Queue one message for the next commit; returns its ticket, or None when the
@@ -94,6 +123,7 @@ class OutboxWriter:
         """Delete acknowledged rows in the next commit (at once when the thread is not running)."""
         if not ids:
             return
+        self._outbox.mark_acked(ids)
         with self._cond:
             if self._thread is not None:
                 self._deletes.extend(ids)
@@ -111,6 +141,8 @@ class OutboxWriter:
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while self._committed_tickets < ticket:
+                if self._dead:
+                    return False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -128,37 +160,59 @@ class OutboxWriter:
         thread = self._thread
         if thread is None:
             return
+        thread.stopping()
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        thread.join(timeout_s)
-        if thread.is_alive():
+        if not thread.join(timeout_s):
             logger.warning("the outbox writer did not finish within %.1f s", timeout_s)
             return
         self._thread = None
 
     def _run(self) -> None:
+        batch: List[Staged] = []
+        deletes: List[int] = []
+        count = 0
         while True:
             with self._cond:
-                while not self._staged and not self._deletes and not self._stopping:
-                    self._cond.wait()
-                if not self._staged and not self._deletes:
-                    return  # stopping, nothing left
-                count = min(len(self._staged), _MAX_BATCH)
-                batch = [self._staged.popleft() for _ in range(count)]
-                deletes, self._deletes = self._deletes, []
-                self._in_commit = count
-                self._cond.notify_all()  # room for producers waiting in stage()
+                if not self._has_work() and not self._stopping:
+                    self._cond.wait(RETRY_S)
+                work = self._has_work()
+                if not work and self._stopping:
+                    return  # nothing left (deletions a failing disk refuses stay undone)
+                if work:
+                    count = min(len(self._staged), _MAX_BATCH)
+                    batch = [self._staged.popleft() for _ in range(count)]
+                    deletes, self._deletes = self._deletes, []
+                    self._in_commit = count
+                    self._cond.notify_all()  # room for producers waiting in stage()
+            if not work:
+                self._outbox.tick()  # idle: reopen a failed file, log summed losses
+                continue
             try:
-                ids = self._outbox.commit(batch, deletes)
-            except Exception:  # noqa: BLE001 - never let the writer die silently
+                result = self._outbox.commit(batch, deletes)
+            except Exception:  # noqa: BLE001 - a bug here must not stop every later commit
                 logger.exception("outbox commit failed")
-                ids = [None] * count
-            refused = sum(1 for row_id in ids if row_id is None)
+                result = CommitResult(False, [None] * count)
+            if not result.ok and batch and deletes:
+                result_deletes = self._outbox.commit((), deletes)  # deletions need less room
+                if result_deletes.ok:
+                    deletes = []
+            refused = sum(1 for row_id in result.ids if row_id is None)
             with self._cond:
                 self._in_commit = 0
                 self._committed_tickets += count
+                if not result.ok and deletes:
+                    self._deletes[:0] = deletes  # keep them, in order, for the retry
+                    self._retry_at = time.monotonic() + RETRY_S
                 self._cond.notify_all()
             if refused:
                 self._on_refused(refused, self._outbox.last_error)
             self._on_commit()
+
+    def _failing(self) -> bool:
+        return time.monotonic() < self._retry_at
+
+    def _has_work(self) -> bool:
+        """Staged events, or deletions whose retry pause is over (lock held)."""
+        return bool(self._staged) or (bool(self._deletes) and not self._failing())

@@ -68,6 +68,10 @@ class SendWindow:
 
     def fill(self, link: MqttLink) -> None:
         """Send priority messages, then live ones, then outbox rows, within the windows."""
+        if self._state.replies:
+            with self._state.lock:
+                self.priority.extend(self._state.replies)
+                self._state.replies.clear()
         if self.priority:
             with self._state.lock:
                 self._state.published += len(self.priority)

@@ -1,11 +1,16 @@
 """LinkRunner: the body of the ``mqtt-link`` thread (connect, replay, send, reconnect).
 
+Incoming messages are only queued here: the subscription hooks run on their own thread
+(subscription_worker.py), so a hook that raises or blocks cannot stop this one. ``on_up`` and
+``on_down`` tell the availability twin to follow this connection.
+
 Why one thread for all of it: paho's callbacks, the send window (``send_window.py``) and the
 outbox cursor then never race; producers only stage durable messages with the outbox writer
 (which wakes this thread after each commit) or append to the live queue and poke the Waker.
 
-Per connection: CONNACK → status 'online' with the next session number, session messages
-(HA discovery), subscriptions, then the outbox from its first row; rows that existed at the
+Per connection: CONNACK → status 'online' with the next session number (stored in the outbox
+file, so it keeps growing across restarts), session messages (HA discovery), subscriptions,
+then the outbox from its first row; rows that existed at the
 CONNACK are sent with ``replayed: true``. A connection that ends forgets its in-flight window
 (the rows are still in the outbox) and the next attempt waits a full-jitter backoff delay.
 A broker that accepts TCP but never answers CONNACK is given up after connect_timeout_s;
@@ -19,9 +24,8 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional
 
-import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent.capture.backoff import Backoff
@@ -38,12 +42,16 @@ from edge_agent.transport.link import MqttLink, Waker
 from edge_agent.transport.outbox import Outbox
 from edge_agent.transport.outbox_writer import OutboxWriter
 from edge_agent.transport.send_window import LIVE_INFLIGHT_MAX, SendWindow
+from edge_agent.transport.subscription_worker import MessageHook, SubscriptionWorker
 from edge_agent.transport.tls import TrackingContext, describe_tls_failure
 
 logger = logging.getLogger(__name__)
 
 SessionHook = Callable[[], List[OutgoingMessage]]
-MessageHook = Callable[[bytes], List[OutgoingMessage]]
+SESSION_KEY = "session"
+"""The outbox meta key holding the last status session number."""
+
+__all__ = ["LinkConfig", "LinkRunner", "MessageHook", "SessionHook", "SESSION_KEY"]
 
 _IDLE_TICK_S = 0.5
 _BUSY_TICK_S = 0.02
@@ -62,7 +70,11 @@ class LinkConfig:
     tls_context: Optional[TrackingContext]
     max_inflight: int
     session_hooks: List[SessionHook] = field(default_factory=list)
-    subscriptions: List[Tuple[str, MessageHook]] = field(default_factory=list)
+    handlers: Optional[SubscriptionWorker] = None
+    on_up: Callable[[], None] = lambda: None
+    """After each accepted CONNACK (the availability twin connects)."""
+    on_down: Callable[[], None] = lambda: None
+    """After an accepted connection ended, unless stopping (the twin says offline)."""
 
 
 class LinkRunner:
@@ -113,6 +125,9 @@ class LinkRunner:
     def _one_connection(self) -> bool:
         config = self._config
         settings = config.settings
+        stored = self._outbox.read_meta(SESSION_KEY) or 0  # the file may have opened late
+        with self._state.lock:
+            self._state.session = max(self._state.session, stored)
         will = (
             config.topics.status,
             will_payload(config.device_id, config.version, self._state.session + 1),
@@ -205,6 +220,7 @@ class LinkRunner:
             state.live_inflight = 0
             state.lock.notify_all()
         if was_connected and not self._stop.is_set():
+            self._config.on_down()
             logger.warning(
                 "connection to the broker lost; %d unacknowledged message(s) will "
                 "be replayed from the outbox",
@@ -217,11 +233,7 @@ class LinkRunner:
         now = time.monotonic()
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
-            expired = self._outbox.expire()
-            if expired:
-                logger.warning(
-                    "%d queued message(s) older than outbox.max_age_s were deleted unsent", expired
-                )
+            self._outbox.expire()  # counted and logged (rate-limited) by the outbox
 
     def _failure(self, message: str) -> None:
         self._state.note(message)
@@ -241,25 +253,31 @@ class LinkRunner:
         with state.lock:
             state.session += 1
             session = state.session
+        if not self._outbox.write_meta(SESSION_KEY, session):
+            logger.debug("session %d not stored (outbox not writable)", session)
         priority = status_messages(
             config.topics, config.device_id, config.version, "online", session
         )
         for hook in config.session_hooks:
-            priority.extend(hook())
+            try:
+                priority.extend(hook())
+            except Exception:  # noqa: BLE001 - a bad hook must not take the link down
+                logger.exception("a session-message hook raised; its messages are skipped")
         self._window.start_session(priority)
-        if self._link is not None:
-            self._link.subscribe([topic for topic, _ in config.subscriptions])
+        if self._link is not None and config.handlers is not None:
+            self._link.subscribe(config.handlers.topics)
         with state.lock:
             state.connected = True
             state.lock.notify_all()
+        config.on_up()
         self._last_failure = ""
         backlog = self._outbox.depth()
         logger.info("connected (session %d); %d queued message(s) to replay", session, backlog)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        for pattern, hook in self._config.subscriptions:
-            if mqtt.topic_matches_sub(pattern, topic):
-                self._window.priority.extend(hook(payload))
+        handlers = self._config.handlers
+        if handlers is not None:
+            handlers.submit(topic, payload)
 
     def _on_lost(self, why: str) -> None:
         """Record why an accepted connection ended; after a refused CONNACK paho reports a
