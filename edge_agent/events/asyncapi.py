@@ -15,9 +15,9 @@ from pydantic.json_schema import models_json_schema
 
 from edge_agent.events.payloads import MaskEvent, StatusPayload
 from edge_agent.events.plan_payloads import PlanPayload, ReplanEvent
+from edge_agent.events.pose_payloads import PoseEvent, PoseKeypointsMessage, PoseZoneCountPayload
 from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
 from edge_agent.events.topics import Topics
-from edge_agent.events.pose_payloads import PoseEvent, PoseKeypointsMessage, PoseZoneCountPayload
 from edge_agent.events.track_payloads import LineCountPayload, TrackEvent, ZoneCountPayload
 
 _T = Topics("{prefix}", "{device_id}")  # the real topic builder, with placeholders
