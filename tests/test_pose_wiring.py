@@ -199,3 +199,25 @@ def test_planned_mode_covers_pose_without_a_latency_seed() -> None:
     without = plan_device(profile, table, "MAXN",
                           Workload(tuple(default_tasks(profile.semseg_variant)), 1, 3.0))
     assert result.tasks["peoplenet"].rate_hz == without.tasks["peoplenet"].rate_hz
+
+
+def test_the_demo_picture_draws_received_skeletons_and_pose_classes(tmp_path: Path) -> None:
+    import cv2
+
+    from edge_agent.capture.sample_footage import write_synthetic_clip
+    from edge_agent.demo.render import render_last_mask
+    from edge_agent.events.rle import encode_rle
+
+    clip = write_synthetic_clip(tmp_path / "clip.avi", 320, 240, 5, 1.0)
+    rle = encode_rle(np.zeros((24, 32), np.uint8))
+    event = {"frame_seq": 1, "frame_width": 320, "frame_height": 240, "seq": 1,
+             "mask": {"size": list(rle.size), "counts": list(rle.counts)}}
+    track = {"box": [100, 50, 160, 200], "track_id": 4, "frame_seq": 1}
+    points = [[130.0 + (j % 5) * 4, 60.0 + j * 4, 0.9] for j in range(34)]
+    plain = cv2.imread(str(render_last_mask(clip, event, tmp_path / "a.png", [track])))
+    posed = cv2.imread(str(render_last_mask(
+        clip, event, tmp_path / "b.png",
+        [{**track, "pose": "sitting", "keypoints": points}])))
+    changed = np.argwhere((plain != posed).any(axis=2))
+    assert len(changed) > 100, "skeleton and class drawn"
+    assert changed[:, 0].max() > 150, "the skeleton reaches below the label row"
