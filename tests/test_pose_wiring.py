@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
+import cv2
 import numpy as np
 import pytest
 
@@ -19,6 +20,7 @@ from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.frames import Frame
 from edge_agent.models.peoplenet import Detections
+from edge_agent.models.semseg import SegOutput
 from edge_agent.models.standin import write_standin
 from edge_agent.pipeline.people_engine import PeopleResult
 from edge_agent.pipeline.pose_models import load_pose_engine
@@ -134,6 +136,20 @@ def test_pose_task_batches_people_of_two_cameras_and_classifies_them(
     assert pose_task.engine.book.stable_pose(("a", 1)) is not None
 
 
+def test_a_class_change_of_a_camera_not_in_the_batch_waits_for_that_camera(
+        pose_task: PoseTask) -> None:
+    changes: List[PoseChange] = []
+    for k in range(30):  # one camera per batch, alternating
+        cam = "a" if k % 2 else "b"
+        tracks = FrameTracks(cam, (TrackedPerson(9, f"{cam}-9", (50.0, 40.0, 120.0, 220.0), ()),),
+                             frozenset({9}))
+        items = [WorkItem(frame(cam, 100 + k), tracks)]
+        results = pose_task.decode(items, pose_task.run(pose_task.prepare(items)))
+        assert all(c.camera_id == cam for r in results for c in r.changes)
+        changes += [c for r in results for c in r.changes]
+    assert sorted(c.camera_id for c in changes if c.track_id == 9) == ["a", "b"]
+
+
 def _pose_result(k: int, pose: Optional[str], changes: Tuple[PoseChange, ...] = ()
                  ) -> TaskResult:
     person = TrackedPerson(3, "cam1-3", (10.0, 20.0, 110.0, 220.0), ("left",))
@@ -163,6 +179,11 @@ def test_pose_sink_sends_an_event_per_class_change_and_counts_on_change_only() -
 def test_snapshot_writer_keeps_the_frame_tracks_skeleton_class_and_mask(tmp_path: Path) -> None:
     writer = SnapshotWriter(SnapshotSettings(enabled=True, dir=tmp_path, interval_s=10.0))
     writer.observe_poses([_pose_result(0, "standing")])
+    class_map = np.zeros((30, 40), np.uint8)
+    class_map[5:10, 5:10] = 1
+    writer.observe_masks([TaskResult("semseg", WorkItem(frame("cam1", 0)),
+                                     SegOutput(class_map, (640, 480)))])
+    assert not (tmp_path / "cam1.mask.png").exists(), "masks go with the next snapshot"
     tracks = FrameTracks("cam1", (TrackedPerson(3, "cam1-3", (1.0, 2.0, 3.0, 4.0), ()),),
                          frozenset({3}))
     writer.observe_tracks([TaskResult(TRACKS_FEED, WorkItem(frame("cam1", 1)), tracks)])
@@ -172,6 +193,8 @@ def test_snapshot_writer_keeps_the_frame_tracks_skeleton_class_and_mask(tmp_path
     assert doc["people"] == [{"track_id": 3, "id": "cam1-3", "box": [1.0, 2.0, 3.0, 4.0],
                               "zones": [], "pose": "standing"}]
     assert (tmp_path / "cam1.jpg").stat().st_size > 0
+    mask = cv2.imread(str(tmp_path / "cam1.mask.png"), cv2.IMREAD_GRAYSCALE)
+    assert mask is not None and int(mask.sum()) == 25 * 255
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file left"
 
 
@@ -202,8 +225,6 @@ def test_planned_mode_covers_pose_without_a_latency_seed() -> None:
 
 
 def test_the_demo_picture_draws_received_skeletons_and_pose_classes(tmp_path: Path) -> None:
-    import cv2
-
     from edge_agent.capture.sample_footage import write_synthetic_clip
     from edge_agent.demo.render import render_last_mask
     from edge_agent.events.rle import encode_rle

@@ -185,8 +185,8 @@ class Agent:
         self._pose_sink: Optional[PoseSink] = None
         self._saver: Optional[StateSaver] = None
         self._snapshots: Optional[SnapshotWriter] = (
-            SnapshotWriter(settings.models.snapshots) if settings.models.snapshots.enabled
-            else None)
+            SnapshotWriter(settings.models.snapshots, settings.models.tracking.enabled)
+            if settings.models.snapshots.enabled else None)
         self._install_sinks(settings, tasks, cameras)
         self._cameras = {camera.id: CameraWorker(camera) for camera in cameras}
         self._runtime.apply(tasks, {cid: w.slot for cid, w in self._cameras.items()},

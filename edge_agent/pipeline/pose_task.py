@@ -68,6 +68,7 @@ class PoseTask:
         self.cameras: FrozenSet[str] = frozenset(cameras)
         self.resource = resource
         self.max_batch = POSE_FRAMES_PER_BATCH
+        self._undelivered: Dict[str, List[PoseChange]] = {}
 
     @property
     def engine(self) -> PoseEngine:
@@ -87,9 +88,13 @@ class PoseTask:
     def decode(self, items: Sequence[WorkItem], raw: Any) -> List[PoseFrameResult]:
         skeletons, changes = raw
         book = self._engine.book
-        by_camera: Dict[str, List[PoseChange]] = {}
+        # The classifier looks at every due track, of any camera; a change of a camera not in
+        # this batch waits for that camera's next result (decode runs on the run thread only).
+        by_camera = self._undelivered
         for change in changes:
             by_camera.setdefault(change.camera_id, []).append(change)
+        for cid in [c for c in by_camera if c not in self.cameras]:
+            del by_camera[cid]
         last_of_camera = {item.frame.camera_id: i for i, item in enumerate(items)}
         results = []
         for index, item in enumerate(items):
@@ -99,7 +104,7 @@ class PoseTask:
                 PosePerson(person, skeletons.get((index, box_index)),
                            book.stable_pose((cid, person.track_id)))
                 for box_index, person in enumerate(tracks.people))
-            mine = by_camera.get(cid, []) if last_of_camera[cid] == index else []
+            mine = by_camera.pop(cid, []) if last_of_camera[cid] == index else []
             width, height = item.frame.size_wh
             results.append(PoseFrameResult(cid, width, height, people, tuple(mine)))
         return results

@@ -43,22 +43,28 @@ SNAPSHOT_FORMAT = 1
 class SnapshotWriter:
     """Keeps the newest mask and skeletons per camera, writes the files when due."""
 
-    def __init__(self, settings: SnapshotSettings) -> None:
+    def __init__(self, settings: SnapshotSettings, with_tracks: bool = True) -> None:
         self._settings = settings
+        self._with_tracks = with_tracks  # False: segmented frames drive the snapshots
         self._dir = Path(settings.dir)
         self._last_write_s: Dict[str, float] = {}
         self._skeletons: Dict[Tuple[str, int], Dict[str, Any]] = {}
+        self._masks: Dict[str, np.ndarray] = {}
         self.written = 0
         self.failures = 0
 
     def observe_masks(self, results: Sequence[TaskResult]) -> None:
-        """Newest person mask per camera (written now when no tracks drive the snapshots)."""
+        """Newest person mask per camera (with tracking off, segmented frames are snapshotted)."""
         for result in results:
             class_map = getattr(result.value, "class_map", None)
             if class_map is None:
                 continue
-            mask = np.where(np.asarray(class_map) == _PERSON_CLASS, 255, 0).astype(np.uint8)
-            self._guarded(self._write_png, result.frame.camera_id, mask)
+            cid = result.frame.camera_id
+            # Kept in memory, written with the next snapshot: at most one write per interval
+            # (flash storage on the boards wears with every write).
+            self._masks[cid] = class_map
+            if not self._with_tracks and self._due(cid):
+                self._guarded(self._write, result.frame, FrameTracks(cid, (), frozenset()))
 
     def observe_poses(self, results: Sequence[TaskResult]) -> None:
         """Newest skeleton and class per track (drawn on the next snapshot of its camera)."""
@@ -118,6 +124,10 @@ class SnapshotWriter:
         doc = {"format": SNAPSHOT_FORMAT, "camera_id": cid, "frame_seq": frame.seq,
                "capture_ts": frame.capture_ts, "width": width, "height": height,
                "people": people}
+        class_map = self._masks.pop(cid, None)
+        if class_map is not None:
+            self._write_png(cid, np.where(np.asarray(class_map) == _PERSON_CLASS, 255, 0)
+                            .astype(np.uint8))
         self._atomic(f"{cid}.jpg", jpeg.tobytes())
         self._atomic(f"{cid}.json", json.dumps(doc, separators=(",", ":")).encode("utf-8"))
         self.written += 1
