@@ -126,6 +126,7 @@ def test_run_with_pose_publishes_pose_events_zone_counts_keypoints_and_snapshots
         )
         messages = subscriber.messages()
     assert "pose" in {t.name for t in agent.tasks}
+    assert agent.snapshot().engine_ms["pose"][0] > 0.0, "pose timings on the status line"
     document = build_document(__version__)
     labels = load_manifest("poseclassificationnet").labels
     track_ids = {json.loads(m.payload)["id"] for m in on(messages, "/cam1/track")}

@@ -32,6 +32,7 @@ from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
 from edge_agent.pipeline.assembly import (
     POSE_SINK_STAGE,
+    POSE_STAGE,
     TRACKER_STAGE,
     TRACKING_STAGES,
     Loaders,
@@ -541,7 +542,7 @@ class Agent:
             broker="up" if stats.connected else "unreachable",
             engine_ms={
                 name: (summaries[name].p50_ms, summaries[name].p95_ms)
-                for name in TRACKING_STAGES
+                for name in [*TRACKING_STAGES, POSE_STAGE]
                 if name in summaries and summaries[name].count
             },
             backends=self.model_backends(),

@@ -32,6 +32,7 @@ SemsegLoader = Callable[[AgentSettings], SemSegEngine]
 EVENT_STAGES = ["encode", "publish"]
 TRACKING_STAGES = ["peoplenet", "reid", "tracker"]  # per engine, when models.tracking is on
 TRACKER_STAGE = "tracker"
+POSE_STAGE = "pose"  # crops + BodyPose3DNet + book + classifier, per batch
 POSE_SINK_STAGE = "pose_events"
 
 
@@ -91,7 +92,7 @@ def name_stages(timings: StageTimings, settings: AgentSettings) -> None:
         timings.name_task(REID_TASK, ("reid", "reid", "reid"))
         timings.declare([TRACKER_STAGE])
     if settings.models.pose.enabled:
-        timings.name_task(POSE_TASK, ("pose", "pose", "pose"))
+        timings.name_task(POSE_TASK, (POSE_STAGE, POSE_STAGE, POSE_STAGE))
         timings.declare([POSE_SINK_STAGE])
 
 
