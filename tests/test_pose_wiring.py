@@ -134,6 +134,10 @@ def test_pose_task_batches_people_of_two_cameras_and_classifies_them(
     pose_task.decode(items, pose_task.run(pose_task.prepare(items)))
     assert pose_task.engine.book.stable_pose(("a", 2)) is None
     assert pose_task.engine.book.stable_pose(("a", 1)) is not None
+    # A reload dropped camera b: the next task over the same engine forgets b's tracks.
+    only_a = PoseTask(pose_task.engine, "bodypose3dnet", ["a"])
+    only_a.run(only_a.prepare(items))
+    assert pose_task.engine.book.cameras() == {"a"}
 
 
 def test_a_class_change_of_a_camera_not_in_the_batch_waits_for_that_camera(

@@ -83,6 +83,9 @@ class PoseTask:
         batch, items = data
         # The book runs on frame (monotonic) time, like the tracker.
         now_s = max(item.frame.monotonic_ts for item in items)
+        book = self._engine.book
+        for gone in book.cameras() - self.cameras:  # removed by a reload (book outlives tasks)
+            book.prune(gone, ())
         return run_pose(self._engine, batch, items, now_s)
 
     def decode(self, items: Sequence[WorkItem], raw: Any) -> List[PoseFrameResult]:
