@@ -10,6 +10,9 @@ dashboards keep the right numbers across a restart; `end_messages()` ends every 
 Clocks: the tracker runs on the frame's monotonic capture time (the wall clock steps when NTP
 syncs on a board without an RTC battery, which would fling every Kalman prediction); payload
 times and the counting state stay on the wall clock because they leave the device.
+With `feed_tracks`, each step also lists the frame's confirmed tracks (`take_track_lists`),
+which the daemon feeds to crop tasks such as pose (pipeline/track_feed.py); the messages are
+the same either way.
 Not thread-safe: only the event worker calls it (state snapshots are taken there too).
 """
 
