@@ -34,6 +34,8 @@ from edge_agent.events.topics import Topics
 from edge_agent.fleet.agent_target import AgentHooks
 from edge_agent.fleet.device_side import FleetService, TransportChannel, build_fleet_service
 from edge_agent.pipeline.assembly import (
+    POSE_SINK_STAGE,
+    POSE_STAGE,
     TRACKER_STAGE,
     TRACKING_STAGES,
     Loaders,
@@ -49,16 +51,20 @@ from edge_agent.pipeline.mask_events import MaskEventBuilder
 from edge_agent.pipeline.mask_sink import MaskSink
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
 from edge_agent.pipeline.people_tasks import PEOPLENET_TASK, REID_TASK
+from edge_agent.pipeline.pose_sink import PoseSink
+from edge_agent.pipeline.pose_task import POSE_TASK, PoseTask
 from edge_agent.pipeline.scheduler_link import SchedulerLink, build_scheduler_link
 from edge_agent.pipeline.semseg_task import SEMSEG_TASK
+from edge_agent.pipeline.snapshots import SnapshotWriter
 from edge_agent.pipeline.state_saver import StateSaver
 from edge_agent.pipeline.status import CameraLine, StatusSnapshot
+from edge_agent.pipeline.track_feed import TRACKS_FEED
 from edge_agent.pipeline.tracking_sink import TrackingSink
 from edge_agent.runtime.model_registry import ModelRegistry
 from edge_agent.runtime.policy import RatePolicy, SchedulingPolicy
 from edge_agent.runtime.stage_timings import StageTimings
 from edge_agent.runtime.supervisor import RestartPolicy, Supervisor
-from edge_agent.runtime.task import Task, TaskResult
+from edge_agent.runtime.task import Task, TaskResult, WorkItem
 from edge_agent.runtime.task_runtime import TaskRuntime
 from edge_agent.runtime.worker import Worker, WorkerHealth
 from edge_agent.service.camera_diff import CameraDiff, diff_cameras
@@ -185,17 +191,23 @@ class Agent:
         self._events = EventWorker(self._runtime.router.sink_queue, publisher, timings)
         self._mask_sink: Optional[MaskSink] = None
         self._tracking_sink: Optional[TrackingSink] = None
+        self._pose_sink: Optional[PoseSink] = None
         self._saver: Optional[StateSaver] = None
+        self._snapshots: Optional[SnapshotWriter] = (
+            SnapshotWriter(settings.models.snapshots, settings.models.tracking.enabled)
+            if settings.models.snapshots.enabled else None)
         self._install_sinks(settings, tasks, cameras)
         self._cameras = {camera.id: CameraWorker(camera) for camera in cameras}
         self._runtime.apply(tasks, {cid: w.slot for cid, w in self._cameras.items()},
-                            self._sink_tasks(tasks))
+                            self._sink_tasks(tasks), feeds=(TRACKS_FEED,))
         self._tasks = self._runtime.tasks
         self._discovery: Optional[HaDiscovery] = None
         if settings.mqtt.ha_discovery:
             self._discovery = HaDiscovery(topics, device_id, __version__, cameras,
                                           settings.mqtt.ha_discovery_prefix,
-                                          tracking=settings.models.tracking.enabled)
+                                          tracking=settings.models.tracking.enabled,
+                                          pose_classes=(self._pose_sink.classes
+                                                        if self._pose_sink is not None else ()))
             publisher.add_session_messages(self._discovery.messages)
             publisher.add_subscription(self._discovery.status_topic,
                                        self._discovery.on_ha_status)
@@ -242,21 +254,36 @@ class Agent:
                                        self._sequence)
             self._mask_sink = MaskSink(builder, self._topics, qos, semseg.model, semseg.standin,
                                        MaskOccupancy(self._topics), self._timings)
-            self._events.set_sink(SEMSEG_TASK, self._mask_sink.handle)
+            mask_handle, snapshots = self._mask_sink.handle, self._snapshots
+
+            def handle_masks(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
+                if snapshots is not None:
+                    snapshots.observe_masks(results)
+                return mask_handle(results)
+
+            self._events.set_sink(SEMSEG_TASK, handle_masks)
         people = by_name.get(REID_TASK) or by_name.get(PEOPLENET_TASK)
         if people is not None:
             cfg = settings.models.tracking
             store = StateStore(cfg.state_dir)
             self._saver = StateSaver(store)
             sink = TrackingSink(cfg, self._topics, self._device_id, self._sequence, qos,
-                                people.standin, saved=store.load())
+                                people.standin, saved=store.load(), feed_tracks=True)
             sink.set_cameras(cameras)
             self._tracking_sink = sink
             saver = self._saver
             last_offer = [time.monotonic()]
+            runtime, snapshots = self._runtime, self._snapshots
 
             def handle(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
                 messages = sink.handle([r.value for r in results])
+                # Each frame's confirmed tracks go back into the runtime as the `tracks`
+                # feed (pose's upstream); nobody consumes it without pose: a no-op then.
+                fed = [TaskResult(TRACKS_FEED, WorkItem(frame), tracks)
+                       for frame, tracks in sink.take_track_lists()]
+                runtime.feed(TRACKS_FEED, fed)
+                if snapshots is not None:
+                    snapshots.observe_tracks(fed)
                 now_s = time.monotonic()
                 if now_s - last_offer[0] >= saver.interval_s:
                     saver.offer(sink.snapshot())  # written by the saver's own thread
@@ -264,11 +291,26 @@ class Agent:
                 return messages
 
             self._events.set_sink(people.name, handle, TRACKER_STAGE)
+        pose = by_name.get(POSE_TASK)
+        if isinstance(pose, PoseTask):
+            engine = pose.engine
+            pose_sink = PoseSink(self._topics, self._device_id, self._sequence, qos,
+                                 pose.standin, engine.labels, engine.settings.keypoint_messages,
+                                 cameras)
+            self._pose_sink = pose_sink
+            snapshots = self._snapshots
+
+            def handle_poses(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
+                if snapshots is not None:
+                    snapshots.observe_poses(results)
+                return pose_sink.handle(results)
+
+            self._events.set_sink(POSE_TASK, handle_poses, POSE_SINK_STAGE)
 
     @staticmethod
     def _sink_tasks(tasks: List[Task]) -> Set[str]:
         names = {task.name for task in tasks}
-        sinks = {SEMSEG_TASK} & names
+        sinks = {SEMSEG_TASK, POSE_TASK} & names
         sinks.add(REID_TASK if REID_TASK in names else PEOPLENET_TASK)
         return sinks & names
 
@@ -401,7 +443,8 @@ class Agent:
                     old.stop(0.5)
                     self._supervisor.forget(old.name)
             self._cameras.update(fresh)
-            self._tasks = self._runtime.apply(tasks, slots, self._sink_tasks(tasks))
+            self._tasks = self._runtime.apply(tasks, slots, self._sink_tasks(tasks),
+                                              feeds=(TRACKS_FEED,))
             if self._scheduler is not None:  # re-planned at the next tick
                 self._scheduler.set_workload(new, [t.name for t in tasks],
                                              [c.id for c in cameras])
@@ -412,6 +455,9 @@ class Agent:
         if self._mask_sink is not None:
             self._events.exclusive(lambda: self._mask_sink.builder.set_cameras(  # type: ignore[union-attr]
                 cameras, new.models.semseg))
+        if self._pose_sink is not None:
+            pose_sink = self._pose_sink
+            self._events.exclusive(lambda: pose_sink.set_cameras(cameras))
         if self._tracking_sink is not None:
             sink = self._tracking_sink
             self._events.exclusive(lambda: sink.set_cameras(cameras))
@@ -563,7 +609,7 @@ class Agent:
             broker="up" if stats.connected else "unreachable",
             engine_ms={
                 name: (summaries[name].p50_ms, summaries[name].p95_ms)
-                for name in TRACKING_STAGES
+                for name in [*TRACKING_STAGES, POSE_STAGE]
                 if name in summaries and summaries[name].count
             },
             backends=self.model_backends(),

@@ -25,7 +25,8 @@ def render_last_mask(
 
     Track boxes (orange, with the track id) come from the newest track events; they may be a
     few frames away from the mask's frame (tracking and segmentation run at their own rates),
-    which the label says.
+    which the label says. A track dict with `pose` (from a pose event) gets its class next to
+    the id, and one with `keypoints` (from a keypoints message) its skeleton.
 
     The demo loops the clip and reads every frame, so frame_seq n (1 first) is frame
     (n - 1) modulo the clip's length.
@@ -52,8 +53,11 @@ def render_last_mask(
     for track in tracks or []:
         x1, y1, x2, y2 = (int(round(float(v))) for v in track["box"])
         cv2.rectangle(overlay, (x1, y1), (x2, y2), (0, 140, 255), 2)
-        cv2.putText(overlay, str(track.get("track_id", "?")), (x1 + 2, max(y1 - 4, 12)),
+        label = " ".join(str(part) for part in (track.get("track_id", "?"), track.get("pose"))
+                         if part)
+        cv2.putText(overlay, label, (x1 + 2, max(y1 - 4, 12)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 140, 255), 2)
+    overlay = _draw_skeletons(overlay, tracks or [])
     if tracks:
         parts.append(f"{len(tracks)} tracks (frame {tracks[0].get('frame_seq')}, "
                      f"mask frame {event.get('frame_seq')})")
@@ -63,6 +67,21 @@ def render_last_mask(
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), overlay)
     return out
+
+
+def _draw_skeletons(image: np.ndarray, tracks: Sequence[Dict[str, Any]]) -> np.ndarray:
+    """Skeletons of tracks that carry a received keypoints message's `keypoints`
+    ([[x, y, confidence]] x 34, frame pixels), drawn as the snapshot command draws them."""
+    from edge_agent.pose.render import RenderPerson, draw_people
+
+    people = []
+    for track in tracks:
+        points = track.get("keypoints")
+        if not points:
+            continue
+        array = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        people.append(RenderPerson(keypoints_px=array[:, :2], confidence=array[:, 2]))
+    return draw_people(image, people) if people else image
 
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -56,7 +56,9 @@ class EventPrinter:
 
     def _on_track(self, topic: str, event: Dict[str, Any]) -> None:
         self.track_events += 1
-        self.tracks[str(event.get("id"))] = event
+        kept = self.tracks.get(str(event.get("id")), {})  # pose and skeleton outlive updates
+        self.tracks[str(event.get("id"))] = {
+            **{key: kept[key] for key in ("pose", "keypoints") if key in kept}, **event}
         zones = event.get("zones", {})
         moved = "".join(f" +{z}" for z in zones.get("entered", [])) + "".join(
             f" -{z}" for z in zones.get("left", [])
@@ -68,7 +70,22 @@ class EventPrinter:
             f"emb={event.get('embedding_dim', 0) if event.get('embedding') else 0}"
         )
 
+    def _on_pose(self, message: Dict[str, Any]) -> None:
+        """Pose class (pose events) and skeleton (keypoints) go with the track they belong to,
+        so the rendered picture shows them."""
+        track = self.tracks.get(str(message.get("id")))
+        if track is not None:
+            for key in ("pose", "keypoints"):
+                if message.get(key) is not None:
+                    track[key] = message[key]
+
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.endswith(("/pose", "/keypoints")) and "/zone/" not in msg.topic:
+            try:
+                self._on_pose(json.loads(msg.payload))
+            except (ValueError, TypeError, AttributeError):
+                self._say(f"{msg.topic}: unparseable pose message")
+            return
         if msg.topic.endswith("/track"):
             try:
                 self._on_track(msg.topic, json.loads(msg.payload))

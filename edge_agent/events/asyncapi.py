@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from edge_agent.events.payloads import MaskEvent, StatusPayload
 from edge_agent.events.plan_payloads import PlanPayload, ReplanEvent
+from edge_agent.events.pose_payloads import PoseEvent, PoseKeypointsMessage, PoseZoneCountPayload
 from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
 from edge_agent.events.topics import Topics
 from edge_agent.events.track_payloads import LineCountPayload, TrackEvent, ZoneCountPayload
@@ -31,7 +32,8 @@ _PARAMETERS = {
     "object_id": {
         "description": (
             "'status', '<camera_id>_<zone>_coverage', and with models.tracking: "
-            "'<camera_id>_<zone>_person', '<camera_id>_<line>_in', '<camera_id>_<line>_out'."
+            "'<camera_id>_<zone>_person', '<camera_id>_<line>_in', '<camera_id>_<line>_out'; "
+            "with models.pose: '<camera_id>_<zone>_pose_<class>' per pose class and 'unknown'."
         )
     },
 }
@@ -40,6 +42,7 @@ _PARAMETERS = {
 _TEXT = {"type": "string"}
 _COUNT = {"type": "string", "pattern": "^[0-9]+$", "description": "A non-negative integer."}
 _TRACKING = " Only with models.tracking.enabled."
+_POSE = " Only with models.pose.enabled (which needs models.tracking)."
 
 # name, address, message, payload model (None: plain text), qos, retain, durable, summary
 _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
@@ -180,6 +183,40 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
         "JSON twin of lineIn and lineOut, with 'since', the start of the interval." + _TRACKING,
     ),
     (
+        "pose",
+        _T.pose("{camera_id}"),
+        "PoseEvent",
+        PoseEvent,
+        1,
+        False,
+        "durable",
+        "A tracked person's stable pose class changed (states sitting, standing, walking; "
+        "actions sitting_down, getting_up, jumping); `id` is the track's id." + _POSE,
+    ),
+    (
+        "keypoints",
+        _T.keypoints("{camera_id}"),
+        "PoseKeypoints",
+        PoseKeypointsMessage,
+        1,
+        False,
+        "latest-only",
+        "One tracked person's 34 keypoints, at most every "
+        "models.pose.keypoint_messages.min_interval_s per track. Opt-in "
+        "(models.pose.keypoint_messages.enabled)." + _POSE,
+    ),
+    (
+        "zonePose",
+        _T.zone_pose("{camera_id}", "{zone}"),
+        "PoseZoneCount",
+        PoseZoneCountPayload,
+        1,
+        True,
+        "durable",
+        "People in one zone per pose class ('unknown': pose not known yet), sent when a "
+        "count changes." + _POSE,
+    ),
+    (
         "mask",
         _T.mask("{camera_id}"),
         "MaskEvent",
@@ -205,7 +242,8 @@ _CHANNELS: List[Tuple[str, str, str, Any, int, bool, str, str]] = [
 def _schemas() -> Dict[str, Any]:
     models: List[Type[BaseModel]] = [
         MaskEvent, StatusPayload, OccupancyPayload, TelemetryPayload, TrackEvent,
-        ZoneCountPayload, LineCountPayload, PlanPayload, ReplanEvent,
+        ZoneCountPayload, LineCountPayload, PlanPayload, ReplanEvent, PoseEvent,
+        PoseKeypointsMessage, PoseZoneCountPayload,
     ]
     _, top = models_json_schema(
         [(model, "serialization") for model in models],

@@ -9,7 +9,7 @@
 * PoseZoneCountPayload: retained, per camera and zone: people by pose class, "unknown"
   included so the classes add up to `total`.
 
-Not yet wired to topics or the AsyncAPI document: the publisher adds them there.
+Topics: events.topics (pose, keypoints, zone_pose); documented in events.asyncapi.
 """
 
 from __future__ import annotations

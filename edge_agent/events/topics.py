@@ -19,6 +19,10 @@ Layout (``<root>`` = ``<prefix>/<device_id>``)::
                                 integer, retained
     <root>/<camera_id>/line/<line>/count          retained LineCountPayload JSON {"in", "out",
                                 "since", ...}
+    <root>/<camera_id>/pose     PoseEvent JSON: a tracked person's pose class changed, durable
+    <root>/<camera_id>/keypoints  PoseKeypointsMessage JSON (opt-in, rate-limited per track)
+    <root>/<camera_id>/zone/<zone>/pose           retained PoseZoneCountPayload JSON: people
+                                in the zone per pose class ("3 sitting in zone lounge")
     <root>/cmd/<verb>           commands to this device (the only topics it may read)
     <ha_prefix>/sensor/<device_id>/<object_id>/config   Home Assistant discovery (retained)
 
@@ -123,6 +127,18 @@ class Topics:
     def zone_count(self, camera_id: str, zone: str) -> str:
         """``…/zone/<zone>/count``: retained ZoneCountPayload JSON."""
         return f"{self.zone(camera_id, zone)}/count"
+
+    def pose(self, camera_id: str) -> str:
+        """``<root>/<camera_id>/pose``: PoseEvent documents."""
+        return self.event(camera_id, "pose")
+
+    def keypoints(self, camera_id: str) -> str:
+        """``<root>/<camera_id>/keypoints``: opt-in PoseKeypointsMessage documents."""
+        return self.event(camera_id, "keypoints")
+
+    def zone_pose(self, camera_id: str, zone: str) -> str:
+        """``…/zone/<zone>/pose``: retained PoseZoneCountPayload JSON."""
+        return f"{self.zone(camera_id, zone)}/pose"
 
     def line(self, camera_id: str, line: str) -> str:
         """``<root>/<camera_id>/line/<line>``: the base of every topic of one counting line."""

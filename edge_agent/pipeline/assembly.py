@@ -19,6 +19,8 @@ from edge_agent.models.store import load_model_record
 from edge_agent.pipeline.people_engine import PeopleEngine
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
 from edge_agent.pipeline.people_tasks import PEOPLENET_TASK, REID_TASK, PeopleNetTask, ReidTask
+from edge_agent.pipeline.pose_models import PoseLoader, load_pose_engine
+from edge_agent.pipeline.pose_task import POSE_TASK, PoseTask
 from edge_agent.pipeline.semseg_engine import SemSegEngine
 from edge_agent.pipeline.semseg_task import SEMSEG_STAGES, SEMSEG_TASK, SemsegTask
 from edge_agent.runtime.model_registry import ModelRegistry
@@ -30,6 +32,8 @@ SemsegLoader = Callable[[AgentSettings], SemSegEngine]
 EVENT_STAGES = ["encode", "publish"]
 TRACKING_STAGES = ["peoplenet", "reid", "tracker"]  # per engine, when models.tracking is on
 TRACKER_STAGE = "tracker"
+POSE_STAGE = "pose"  # crops + BodyPose3DNet + book + classifier, per batch
+POSE_SINK_STAGE = "pose_events"
 
 
 def semseg_model_name(settings: AgentSettings) -> str:
@@ -64,6 +68,7 @@ class Loaders:
 
     semseg: SemsegLoader = load_semseg_engine
     people: PeopleLoader = load_people_engine
+    pose: PoseLoader = load_pose_engine
 
 
 def resource_for(settings: AgentSettings) -> str:
@@ -74,7 +79,7 @@ def resource_for(settings: AgentSettings) -> str:
 def task_rates_hz(settings: AgentSettings) -> Dict[str, float]:
     """Each source task's configured rate (0 = every frame); crop tasks follow upstream."""
     return {SEMSEG_TASK: semseg_rate_hz(settings), PEOPLENET_TASK: settings.models.tracking.rate_hz,
-            REID_TASK: 0.0}
+            REID_TASK: 0.0, POSE_TASK: settings.models.pose.rate_hz}
 
 
 def name_stages(timings: StageTimings, settings: AgentSettings) -> None:
@@ -86,12 +91,21 @@ def name_stages(timings: StageTimings, settings: AgentSettings) -> None:
         timings.name_task(PEOPLENET_TASK, ("peoplenet", "peoplenet", "peoplenet"))
         timings.name_task(REID_TASK, ("reid", "reid", "reid"))
         timings.declare([TRACKER_STAGE])
+    if settings.models.pose.enabled:
+        timings.name_task(POSE_TASK, (POSE_STAGE, POSE_STAGE, POSE_STAGE))
+        timings.declare([POSE_SINK_STAGE])
 
 
 def people_key(settings: AgentSettings) -> str:
     """Registry key of the PeopleNet (+ ReID) pair."""
     cfg = settings.models.tracking
     return f"people:{cfg.peoplenet_model}+{cfg.reid_model}:{settings.models.backend}"
+
+
+def pose_key(settings: AgentSettings) -> str:
+    """Registry key of the pose engine (models and per-track pose state)."""
+    cfg = settings.models.pose
+    return f"pose:{cfg.model}+{cfg.classifier_model}:{settings.models.backend}"
 
 
 def semseg_key(settings: AgentSettings) -> str:
@@ -114,6 +128,9 @@ def build_tasks(settings: AgentSettings, cameras: Sequence[str], registry: Model
         tasks.append(PeopleNetTask(people, cfg.peoplenet_model, cameras, standin, resource))
         if people.has_embedder:
             tasks.append(ReidTask(people, cfg.reid_model, cameras, standin, resource))
+    if settings.models.pose.enabled:  # ModelsSettings refuses it without tracking
+        pose = registry.get_or_load(pose_key(settings), lambda: loaders.pose(settings))
+        tasks.append(PoseTask(pose, settings.models.pose.model, cameras, resource))
     return tasks
 
 

@@ -72,7 +72,8 @@ def task_specs(settings: AgentSettings, task_names: Sequence[str]) -> List[TaskS
     """The scheduler's view of the tasks the agent runs (configured semseg variant only)."""
     models = settings.models
     variant = models.semseg.variant if models.semseg.variant != "auto" else "shuffleseg"
-    specs = default_tasks(variant, models.tracking.enabled, allow_fallback=False)
+    specs = default_tasks(variant, models.tracking.enabled, allow_fallback=False,
+                          pose=models.pose.enabled, pose_target_hz=models.pose.rate_hz)
     return [spec for spec in specs if spec.name in task_names]
 
 

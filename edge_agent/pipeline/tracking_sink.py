@@ -10,6 +10,9 @@ dashboards keep the right numbers across a restart; `end_messages()` ends every 
 Clocks: the tracker runs on the frame's monotonic capture time (the wall clock steps when NTP
 syncs on a board without an RTC battery, which would fling every Kalman prediction); payload
 times and the counting state stay on the wall clock because they leave the device.
+With `feed_tracks`, each step also lists the frame's confirmed tracks (`take_track_lists`),
+which the daemon feeds to crop tasks such as pose (pipeline/track_feed.py); the messages are
+the same either way.
 Not thread-safe: only the event worker calls it (state snapshots are taken there too).
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from edge_agent.analytics.counting import CameraCounting
 from edge_agent.analytics.lines import LineSpec
@@ -26,13 +29,15 @@ from edge_agent.analytics.zone_coverage import Zone
 from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.sequence import SequenceCounter
 from edge_agent.events.topics import Topics
+from edge_agent.frames import Frame
 from edge_agent.pipeline.people_engine import PeopleResult
 from edge_agent.pipeline.track_events import TrackEventBuilder
+from edge_agent.pipeline.track_feed import FrameTracks, TrackedPerson
 from edge_agent.settings import CameraSettings
 from edge_agent.settings.tracking import TrackingSettings
 from edge_agent.tracking.gallery import Gallery
 from edge_agent.tracking.params import params_from_settings
-from edge_agent.tracking.track import Track
+from edge_agent.tracking.track import Track, TrackState
 from edge_agent.tracking.tracker import Tracker
 
 logger = logging.getLogger(__name__)
@@ -46,7 +51,7 @@ class TrackingSink:
     def __init__(self, cfg: TrackingSettings, topics: Topics, device_id: str,
                  sequence: SequenceCounter, qos: int, standin: bool,
                  saved: Optional[Dict[str, object]] = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, feed_tracks: bool = False) -> None:
         self._cfg = cfg
         self._topics = topics
         self._device_id = device_id
@@ -67,6 +72,9 @@ class TrackingSink:
         self._latest_ts = 0.0
         self._pending: List[OutgoingMessage] = []
         self.people_per_frame = 0.0  # EWMA of detections per frame (the scheduler's ReID cost)
+        # Per-frame confirmed tracks for crop tasks (pipeline/track_feed.py), when enabled.
+        self._feed_tracks = feed_tracks
+        self._track_lists: List[Tuple[Frame, FrameTracks]] = []
 
     @property
     def cameras(self) -> List[str]:
@@ -149,11 +157,18 @@ class TrackingSink:
         points = track_points(tracks, frame.size_wh)
         occupancy = counting.update(now, points)
         counting.observe_lines(now, points)
+        if self._feed_tracks:
+            self._track_lists.append((frame, _frame_tracks(cid, tracks, occupancy.after)))
         builder = self._events[cid]
         out = [self._message(topic or self._topics.track(cid), payload, retain=False)
                for topic, payload in builder.for_step(frame, tracks, born, points, occupancy,
                                                       counting, ended)]
         return out + self._count_messages(cid, now)
+
+    def take_track_lists(self) -> List[Tuple[Frame, FrameTracks]]:
+        """The confirmed tracks of every frame stepped since the last call (feed_tracks)."""
+        out, self._track_lists = self._track_lists, []
+        return out
 
     def _count_messages(self, cid: str, now: float) -> List[OutgoingMessage]:
         counting, topics, out = self._counting[cid], self._topics, []
@@ -218,3 +233,13 @@ class TrackingSink:
         for cid in list(self._trackers):
             out.extend(self._end_camera(cid, now))
         return out
+
+
+def _frame_tracks(cid: str, tracks: List[Track],
+                  zones_by_uid: Dict[str, List[str]]) -> FrameTracks:
+    """The confirmed (seen in this frame) tracks of a step, with their zones."""
+    people = tuple(
+        TrackedPerson(t.track_id, t.uid, tuple(float(v) for v in t.last_box),  # type: ignore[arg-type]
+                      tuple(zones_by_uid.get(t.uid, ())))
+        for t in tracks if t.state == TrackState.CONFIRMED)
+    return FrameTracks(cid, people, frozenset(t.track_id for t in tracks))

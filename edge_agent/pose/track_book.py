@@ -15,7 +15,7 @@ evicted and counted), each with a fixed-size ring buffer; `stats()` reports the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from edge_agent.pose.bodypose3d import DecodedPoses
 from edge_agent.pose.hysteresis import ClassHysteresis
@@ -211,6 +211,10 @@ class PoseTrackBook:
             del self._tracks[key]
         self._stats.pruned += len(gone)
         return len(gone)
+
+    def cameras(self) -> Set[str]:
+        """Cameras that have tracks with pose state."""
+        return {key[0] for key in self._tracks}
 
     def stats(self) -> PoseBookStats:
         """A copy of the counters with the current track count and memory."""

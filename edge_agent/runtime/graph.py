@@ -4,18 +4,23 @@ Dependencies are declared by each task (`upstream`), never wired by hand; this m
 them (unique names, a known resource, an enabled upstream, no cycle) and orders the tasks so
 upstream ones come first. A task whose upstream is disabled (ReID without PeopleNet) is a
 configuration error naming both tasks, at start-up and on reload alike.
+
+An upstream may also be a *feed*: a named stream of per-frame results produced outside the
+executors (the tracker, which runs on the event worker, feeds confirmed tracks to pose).
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Collection, Dict, List, Sequence
 
 from edge_agent.errors import ConfigError
 from edge_agent.runtime.task import RESOURCES, Task
 
 
-def check_graph(tasks: Sequence[Task]) -> List[Task]:
-    """The tasks in dependency order; ConfigError naming the tasks when the graph is wrong."""
+def check_graph(tasks: Sequence[Task], feeds: Collection[str] = ()) -> List[Task]:
+    """The tasks in dependency order; ConfigError naming the tasks when the graph is wrong.
+
+    `feeds` names upstreams produced outside the executors (see the module docstring)."""
     by_name: Dict[str, Task] = {}
     for task in tasks:
         if task.name in by_name:
@@ -27,7 +32,11 @@ def check_graph(tasks: Sequence[Task]) -> List[Task]:
                 f"use one of {', '.join(RESOURCES)} (device profile or models settings)")
         by_name[task.name] = task
     for task in tasks:
-        if task.upstream is not None and task.upstream not in by_name:
+        if task.upstream is not None and task.name in feeds:
+            raise ConfigError(f"task {task.name!r} has the name of a feed",
+                              "rename the task")
+        if (task.upstream is not None and task.upstream not in by_name
+                and task.upstream not in feeds):
             raise ConfigError(
                 f"task {task.name!r} needs the results of task {task.upstream!r}, which is "
                 "not enabled",
@@ -42,7 +51,7 @@ def check_graph(tasks: Sequence[Task]) -> List[Task]:
             cycle = " -> ".join(path + [task.name])
             raise ConfigError(f"tasks depend on each other in a cycle: {cycle}",
                               "a task may only consume the results of an earlier task")
-        if task.upstream is not None:
+        if task.upstream is not None and task.upstream in by_name:
             place(by_name[task.upstream], path + [task.name])
         placed[task.name] = True
         ordered.append(task)

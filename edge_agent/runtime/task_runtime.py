@@ -11,8 +11,9 @@ and nothing is loaded (tasks borrow engines from the model registry).
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Dict, List, Mapping, Optional, Sequence, Set
+from typing import Collection, Dict, List, Mapping, Optional, Sequence, Set
 
 from typing_extensions import Protocol
 
@@ -22,7 +23,7 @@ from edge_agent.runtime.graph import check_graph
 from edge_agent.runtime.policy import SchedulingPolicy
 from edge_agent.runtime.router import ResultRouter, TaskInbox
 from edge_agent.runtime.stage_timings import StageTimings
-from edge_agent.runtime.task import Task
+from edge_agent.runtime.task import Task, TaskResult
 from edge_agent.runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class TaskRuntime:
         self._inboxes: Dict[str, TaskInbox] = {}
         self._tasks: List[Task] = []
         self._running = False
+        self._never = threading.Event()  # feeds never reach the sink queue: nothing waits
 
     @property
     def tasks(self) -> List[Task]:
@@ -70,9 +72,12 @@ class TaskRuntime:
         return [worker for ex in self._executors.values() for worker in ex.workers]
 
     def apply(self, tasks: Sequence[Task], slots: Mapping[str, ReadableSlot],
-              sink_tasks: Set[str]) -> List[Task]:
-        """Place `tasks` (ConfigError, changing nothing, when the graph is wrong)."""
-        ordered = check_graph(tasks)
+              sink_tasks: Set[str], feeds: Collection[str] = ()) -> List[Task]:
+        """Place `tasks` (ConfigError, changing nothing, when the graph is wrong).
+
+        `feeds`: upstreams produced outside the executors; their producer hands results in
+        with `feed()`, and the crop tasks consuming them get inboxes like any other."""
+        ordered = check_graph(tasks, feeds)
         names = {task.name for task in ordered}
         for name in [n for n in self._inboxes if n not in names]:
             self.router.disconnect(name)
@@ -100,6 +105,11 @@ class TaskRuntime:
                                inboxes.get(resource, {}))
         self._tasks = ordered
         return ordered
+
+    def feed(self, name: str, results: List[TaskResult]) -> None:
+        """Results of feed `name` (produced outside the executors) into its consumers'
+        inboxes; never blocks (inboxes drop their oldest inputs when full)."""
+        self.router.route(name, results, self._never)
 
     def _executor(self, resource: str) -> Executor:
         executor = self._executors.get(resource)

@@ -91,12 +91,26 @@ def semseg_task(variant: str, allow_fallback: bool = True, target_hz: float = 10
                     deadline_s=1.0)
 
 
+def pose_task(target_hz: float = 10.0) -> TaskSpec:
+    """BodyPose3DNet per confirmed person (the classifier rides along: one small call per
+    track and second). Weight 0.5, the lowest: skeletons and pose classes are extras on top
+    of counting and tracking, so pose is shed before ReID. 1 Hz minimum: slower, the One-Euro
+    filters and the 30 Hz resampling have too little to work with (2 s gap = new sequence).
+    No latency table has BodyPose3DNet yet: the planner then schedules it as a probe (at its
+    minimum rate) until measurements arrive."""
+    return TaskSpec("pose", (Variant("bodypose3dnet"),), target_hz=max(target_hz, 1.0),
+                    min_hz=1.0, weight=0.5, deadline_s=1.0, per_detection=True,
+                    requires=("peoplenet",))
+
+
 def default_tasks(semseg_variant: str, tracking: bool = True,
-                  allow_fallback: bool = True) -> List[TaskSpec]:
-    """The agent's tasks: PeopleNet detections feed tracking, ReID per person, semseg masks.
+                  allow_fallback: bool = True, pose: bool = False,
+                  pose_target_hz: float = 10.0) -> List[TaskSpec]:
+    """The agent's tasks: PeopleNet detections feed tracking, ReID per person, semseg masks,
+    and (with `pose`, which needs tracking) skeletons per tracked person.
 
     Priorities: detection (weight 3) drives counting and tracking; masks (2) feed occupancy;
-    ReID (1) only repairs identities after occlusion and is shed first.
+    ReID (1) only repairs identities after occlusion; pose (0.5) is shed first.
     """
     tasks = [semseg_task(semseg_variant, allow_fallback)]
     if tracking:
@@ -105,4 +119,6 @@ def default_tasks(semseg_variant: str, tracking: bool = True,
         tasks.append(TaskSpec("reid", (Variant("reidentificationnet"),), target_hz=5.0,
                               min_hz=1.0, weight=1.0, deadline_s=1.0, per_detection=True,
                               requires=("peoplenet",)))
+        if pose:
+            tasks.append(pose_task(pose_target_hz))
     return tasks

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from typing_extensions import Annotated, Literal
 
+from edge_agent.errors import ConfigError
 from edge_agent.settings.base import StrictModel
+from edge_agent.settings.pose import PoseSettings, check_pose_needs_tracking
 from edge_agent.settings.tracking import TrackingSettings
 
 
@@ -95,3 +97,39 @@ class ModelsSettings(StrictModel):
         default_factory=TrackingSettings,
         description="PeopleNet + ReID people tracking, zone counts and line crossings.",
     )
+    pose: PoseSettings = Field(
+        default_factory=PoseSettings,
+        description="BodyPose3DNet skeletons and PoseClassificationNet classes per tracked person.",
+    )
+    snapshots: "SnapshotSettings" = Field(
+        default_factory=lambda: SnapshotSettings(),
+        description="Latest annotated frame per camera on local disk, for `edge-agent snapshot`.",
+    )
+
+    @model_validator(mode="after")
+    def _pose_needs_tracking(self) -> "ModelsSettings":
+        # Checked here so `config check`, start-up and reload refuse it alike.
+        try:
+            check_pose_needs_tracking(self.pose, self.tracking.enabled)
+        except ConfigError as err:
+            raise ValueError(f"{err.problem}; fix: {err.fix}") from None
+        return self
+
+
+class SnapshotSettings(StrictModel):
+    """Opt-in: the agent keeps each camera's latest frame (JPEG) and what it saw on it (JSON)
+    on local disk so `edge-agent snapshot` can draw it. Nothing of it is published: images
+    never leave the device unless someone copies the file."""
+
+    enabled: bool = Field(False, description="Write <dir>/<camera>.jpg and .json.")
+    dir: Path = Field(
+        Path("/var/lib/edge-agent/snapshots"),
+        description="Folder of the snapshot files (created when missing).",
+    )
+    interval_s: float = Field(
+        1.0, gt=0.0, description="At most one snapshot per camera this often (JPEG encode cost)."
+    )
+    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of the frame.")
+
+
+ModelsSettings.model_rebuild()

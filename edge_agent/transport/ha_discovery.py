@@ -15,7 +15,7 @@ broker's last will, so HA marks the sensors unavailable when the agent dies.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from edge_agent.events.publisher import OutgoingMessage
 from edge_agent.events.topics import Topics
@@ -38,6 +38,7 @@ class HaDiscovery:
         cameras: List[CameraSettings],
         prefix: str = "homeassistant",
         tracking: bool = False,
+        pose_classes: Sequence[str] = (),
     ) -> None:
         self._topics = topics
         self._device_id = device_id
@@ -45,6 +46,9 @@ class HaDiscovery:
         self._cameras = cameras
         self._prefix = prefix
         self._tracking = tracking
+        # With models.pose: one sensor per zone and pose class (+ 'unknown'), read from the
+        # zone's retained PoseZoneCountPayload ("3 sitting in zone lounge").
+        self._pose_classes = list(pose_classes)
 
     @property
     def status_topic(self) -> str:
@@ -105,6 +109,8 @@ class HaDiscovery:
                 )
         if self._tracking:
             messages.extend(self._tracking_sensors(device))
+        if self._pose_classes:
+            messages.extend(self._pose_sensors(device))
         return messages
 
     def _sensor(self, object_id: str, body: Dict[str, Any]) -> OutgoingMessage:
@@ -139,6 +145,25 @@ class HaDiscovery:
                         "unit_of_measurement": "people",
                         "state_class": "total_increasing",
                         "icon": "mdi:counter",
+                        "device": device,
+                    }))
+        return out
+
+    def _pose_sensors(self, device: Dict[str, Any]) -> List[OutgoingMessage]:
+        """People per pose class per zone, from the retained pose-count JSON."""
+        out = []
+        for camera in self._cameras:
+            for zone in camera.zones:
+                topic = self._topics.zone_pose(camera.id, zone.name)
+                for pose in [*self._pose_classes, "unknown"]:
+                    out.append(self._sensor(f"{camera.id}_{zone.name}_pose_{pose}", {
+                        "name": f"{camera.id} {zone.name} {pose.replace('_', ' ')}",
+                        "state_topic": topic,
+                        "value_template": f"{{{{ value_json.counts.get('{pose}', 0) }}}}",
+                        "json_attributes_topic": topic,
+                        "unit_of_measurement": "people",
+                        "state_class": "measurement",
+                        "icon": "mdi:human",
                         "device": device,
                     }))
         return out
