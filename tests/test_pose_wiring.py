@@ -52,7 +52,9 @@ def frame(camera: str, k: int, width: int = 640, height: int = 480) -> Frame:
 
 def people(camera: str, k: int, boxes: List[List[float]]) -> PeopleResult:
     array = np.array(boxes, np.float32).reshape(-1, 4)
-    det = Detections(array, np.full(len(array), 0.9, np.float32),
+    # 0.6: confident enough to start a track, below the score that confirms one at once, so
+    # the first frame's track is tentative.
+    det = Detections(array, np.full(len(array), 0.6, np.float32),
                      np.zeros(len(array), np.int64), (640, 480))
     return PeopleResult(frame(camera, k), det, None)
 

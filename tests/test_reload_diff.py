@@ -55,6 +55,7 @@ mask_height = 27
 [models.tracking]
 enabled = true
 rate_hz = 4
+warmup_s = 0.0
 state_dir = "{tmp_path / 'state'}"
 [mqtt]
 port = {port}

@@ -218,7 +218,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.powermode.cli",
     "edge_agent.scheduler.cli",
     "edge_agent.cli.selftest",
-    "edge_agent.cli.main.snapshot",
+    "edge_agent.cli.snapshot",
 ]
 
 
