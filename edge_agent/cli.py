@@ -198,6 +198,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.powermode.cli",
     "edge_agent.scheduler.cli",
     "edge_agent.cli_selftest",
+    "edge_agent.dashboard.cli",
 ]
 
 

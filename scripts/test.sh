@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/setup-env.sh"
 # systemd: systemd-analyze (verify, security --offline) for the unit tests; dpkg-deb comes
 # with dpkg on every Debian/Ubuntu.
-ensure_system_packages systemd
+ensure_system_packages systemd chromium chromium-driver libjs-chart.js
 ensure_venv test
 cd "$ROOT"
 say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench

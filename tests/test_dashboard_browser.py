@@ -1,0 +1,260 @@
+"""The dashboard in a real browser (Debian's chromium through chromium-driver, via Selenium)
+against a real mosquitto, fed with documents built from the agent's payload models.
+
+Checked as a person would: the numbers on the page equal those published; a payload failing
+its schema shows an error badge (counted) while the page keeps working; a device whose process
+dies turns offline (its will) with its last values kept and marked stale; the page says when
+the broker is down and recovers when it is back; 500 devices load and keep updating.
+Screenshots go to tmp_path, and to $EDGE_DASHBOARD_SCREENSHOTS when set (docs/dashboard.png).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
+
+import paho.mqtt.client as mqtt
+import pytest
+from mosquitto_broker import MosquittoBroker
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from edge_agent.dashboard.demo_traffic import ZONES, device_tick, status_message
+from edge_agent.events.topics import Topics
+
+T = TypeVar("T")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def wait_for(check: Callable[[], Optional[T]], timeout_s: float, what: str) -> T:
+    """Poll ``check`` until it returns a truthy value, failing with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Optional[BaseException] = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as error:  # the element may be re-rendered between find and read
+            last_error = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what} ({last_error})")
+
+
+def save_shot(driver: WebDriver, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    driver.save_screenshot(str(path))
+    target = os.environ.get("EDGE_DASHBOARD_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+    return path
+
+
+class Publisher:
+    """One simulated device on its own connection, with the agent's will."""
+
+    def __init__(self, port: int, device: str, index: int) -> None:
+        self.device, self.index = device, index
+        self.topics = Topics("edge-agent", device)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{device}",
+                                  protocol=MQTTProtocolVersion.MQTTv5)
+        self.client.will_set(*status_message(self.topics, device, "offline", 1)[:2], qos=1,
+                             retain=True)
+        self.client.connect("127.0.0.1", port, keepalive=5)
+        self.client.loop_start()
+        self.last: Dict[str, dict] = {}
+
+    def publish(self, topic: str, payload: bytes, retain: bool) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5.0)
+
+    def tick(self, tick: int) -> Dict[str, dict]:
+        """Publish one round; returns the JSON documents by topic."""
+        self.publish(*status_message(self.topics, self.device, "online", 1))
+        for topic, payload, retain in device_tick(self.topics, self.device, self.index, tick):
+            self.publish(topic, payload, retain)
+            self.last[topic] = json.loads(payload)
+        return self.last
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1500,1000"):
+        options.add_argument(arg)
+    # an explicit driver path: Selenium never looks for (or downloads) a browser or driver
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+class Dashboard:
+    """`python -m edge_agent dashboard` as a child process; url is what it printed."""
+
+    def __init__(self, port: int, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent", "dashboard", "--broker", f"127.0.0.1:{port}",
+             "--listen", "127.0.0.1:0", "--push-interval-s", "0.25", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        assert self.process.stdout is not None
+        line = ""
+        for line in self.process.stdout:
+            if line.startswith("dashboard: "):
+                break
+        assert line.startswith("dashboard: http://"), f"no URL printed: {line!r}"
+        self.url = line.split()[1]
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(10) == 0
+
+
+def text(driver: WebDriver, css: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, css).text)
+
+
+def test_page_shows_published_numbers_errors_offline_and_broker_outage(
+        tmp_path: Path, broker: MosquittoBroker, browser: WebDriver) -> None:
+    dashboard = Dashboard(broker.port, "--site", "lobby=dev-*", "--stale-after-s", "30")
+    device_a = Publisher(broker.port, "dev-a", 1)
+    # dev-b is a separate process with its own connection and will: SIGKILL = a dead agent
+    device_b = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.dashboard.demo_traffic", "--broker",
+         f"127.0.0.1:{broker.port}", "--devices", "1", "--first", "2", "--name", "dev-b",
+         "--period-s", "0.5"], cwd=REPO)
+    try:
+        docs = device_a.tick(0)
+        started = time.monotonic()
+        browser.get(dashboard.url)
+        root = "edge-agent/dev-a/cam1"
+        expected = sum(docs[f"{root}/zone/{z}/count"]["count"] for z in ZONES)
+        wait_for(lambda: text(browser, '[data-device="dev-a"] .people') == str(expected),
+                 10, f"dev-a people = {expected}")
+        page_load_s = time.monotonic() - started
+        browser.find_element(By.CSS_SELECTOR, '[data-device="dev-a"]').click()
+        for zone in ZONES:
+            count = docs[f"{root}/zone/{zone}/count"]
+            coverage = docs[f"{root}/zone/{zone}/occupancy"]["coverage"]
+            row = f'#detail [data-zone="cam1/{zone}"]'
+            wait_for(lambda: text(browser, f"{row} .people") == str(count["count"]), 5,
+                     f"zone {zone} people")
+            assert text(browser, f"{row} .active") == str(count["active"])
+            assert text(browser, f"{row} .coverage") == f"{coverage * 100:.1f} %"
+        line = docs[f"{root}/line/door/count"]
+        assert text(browser, '#detail [data-line="cam1/door"] .in') == str(line["in"])
+        assert text(browser, '#detail [data-line="cam1/door"] .out') == str(line["out"])
+        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "#detail canvas.tracks")
+                 .get_attribute("data-tracks") not in (None, "0"), 5, "track boxes drawn")
+        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '[data-device="dev-b"] .people'),
+                 15, "dev-b on the page")
+
+        # update latency: publish, then time until the page shows the new number
+        docs = device_a.tick(1)
+        expected = sum(docs[f"{root}/zone/{z}/count"]["count"] for z in ZONES)
+        sent = time.monotonic()
+        wait_for(lambda: text(browser, '[data-device="dev-a"] .people') == str(expected), 5,
+                 "dev-a people after an update")
+        update_latency_s = time.monotonic() - sent
+        site_people = wait_for(lambda: text(browser, '[data-site="lobby"] .people'), 5, "site")
+        card_b = int(text(browser, '[data-device="dev-b"] .people'))
+        assert abs(int(site_people) - expected - card_b) <= 14, "site total = sum of devices"
+        save_shot(browser, tmp_path, "dashboard-live")
+
+        # a payload failing its schema: a counted badge on that device, the page still live
+        bad = dict(docs[f"{root}/zone/left/count"], count=-3)
+        device_a.publish(f"{root}/zone/left/count", json.dumps(bad).encode(), False)
+        wait_for(lambda: text(browser, '[data-device="dev-a"] .errors') == "1 bad", 5,
+                 "error badge")
+        assert text(browser, '[data-device="dev-a"] .people') == str(expected)
+
+        # a dead agent: offline (its will), last values kept and marked stale
+        last_b = text(browser, '[data-device="dev-b"] .people')
+        device_b.kill()
+        device_b.wait(10)
+        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-b"]')
+                 .get_attribute("data-status") == "offline", 15, "dev-b offline")
+        card = browser.find_element(By.CSS_SELECTOR, '[data-device="dev-b"]')
+        assert card.get_attribute("data-stale") == "true"
+        assert "stale" in card.text and text(browser, '[data-device="dev-b"] .people') != ""
+        assert last_b.isdigit()
+        save_shot(browser, tmp_path, "dashboard-offline")
+
+        # broker down: the page says so; back: it recovers and numbers move again
+        broker.stop()
+        wait_for(lambda: "broker connection lost" in text(browser, "#broker")
+                 or "unreachable" in text(browser, "#broker"), 10, "broker-down banner")
+        save_shot(browser, tmp_path, "dashboard-broker-down")
+        device_a.close()
+        broker.start()
+        wait_for(lambda: text(browser, "#broker") == "broker: connected", 40, "reconnected")
+        device_a = Publisher(broker.port, "dev-a", 1)
+        docs = device_a.tick(2)
+        expected = sum(docs[f"{root}/zone/{z}/count"]["count"] for z in ZONES)
+        wait_for(lambda: text(browser, '[data-device="dev-a"] .people') == str(expected), 10,
+                 "numbers after recovery")
+        sys.stderr.write(f"FIGURES page_load_s={page_load_s:.2f} "
+                         f"update_latency_s={update_latency_s:.2f}\n")
+    finally:
+        device_a.close()
+        if device_b.poll() is None:
+            device_b.kill()
+            device_b.wait(10)
+        dashboard.stop()
+
+
+def test_500_devices_interactive_within_3_s_and_updating(
+        tmp_path: Path, broker: MosquittoBroker, browser: WebDriver) -> None:
+    dashboard = Dashboard(broker.port, "--site", "north=sim-0*", "--site", "south=sim-*")
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.dashboard.demo_traffic", "--broker",
+         f"127.0.0.1:{broker.port}", "--devices", "500", "--name", "sim-{:03d}",
+         "--period-s", "4", "--shared-connection"], cwd=REPO)
+    try:
+        import urllib.request
+
+        def known() -> int:
+            with urllib.request.urlopen(dashboard.url + "api/state", timeout=5) as answer:
+                return len(json.load(answer)["devices"])
+        wait_for(lambda: known() == 500, 60, "500 devices at the server")
+        started = time.monotonic()
+        browser.get(dashboard.url)
+        wait_for(lambda: browser.execute_script(
+            "return document.querySelectorAll('.card').length") == 500, 10, "500 cards")
+        # interactive: a filter typed now is applied (the main thread is not stuck)
+        browser.find_element(By.ID, "filter").send_keys("sim-499")
+        wait_for(lambda: browser.execute_script(
+            "return [...document.querySelectorAll('.card')].filter(c => !c.hidden).length") == 1,
+            5, "filter applied")
+        interactive_s = time.monotonic() - started
+        save_shot(browser, tmp_path, "dashboard-500")
+        before = text(browser, '[data-device="sim-499"]')
+        wait_for(lambda: text(browser, '[data-device="sim-499"]') != before, 15,
+                 "sim-499 card updating")
+        sys.stderr.write(f"FIGURES devices=500 interactive_s={interactive_s:.2f}\n")
+        assert interactive_s < 3.0, f"500-device page took {interactive_s:.2f} s"
+    finally:
+        sim.kill()
+        sim.wait(10)
+        dashboard.stop()
