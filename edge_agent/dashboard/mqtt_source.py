@@ -98,7 +98,10 @@ class BrokerLink:
             self._set("refused", f"broker {self._settings.host}:{self._settings.port} refused "
                       f"the login: {reason_code} (check --username and the password)")
             return
-        client.subscribe([(topic, 1) for topic in subscriptions(self._fleet.prefix)])
+        # QoS 0: the dashboard wants the latest value, and a newer one supersedes a lost one;
+        # QoS 1 would make the broker drop messages anyway once a burst from hundreds of
+        # devices exceeds its per-client queue (mosquitto max_queued_messages, 1000).
+        client.subscribe([(topic, 0) for topic in subscriptions(self._fleet.prefix)])
         self._set("connected", f"connected to {self._settings.host}:{self._settings.port}")
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:

@@ -50,23 +50,28 @@
     return !q || d.id.toLowerCase().includes(q) || d.site.toLowerCase().includes(q);
   }
 
-  function upsertCard(d) {
-    const json = JSON.stringify(d);
-    let entry = cards.get(d.id);
-    if (!entry) {
-      const el = document.createElement("div");
-      el.className = "card"; el.dataset.device = d.id;
-      el.addEventListener("click", () => select(d.id));
-      $("#devices").appendChild(el);
-      entry = { el, json: "" }; cards.set(d.id, entry);
+  function upsertCards(list) {
+    // new cards are inserted in one batch: 500 single insertions cost the browser ~1 s
+    const fresh = list.filter(d => !cards.has(d.id));
+    if (fresh.length) {
+      const box = $("#devices");
+      box.insertAdjacentHTML("beforeend", fresh.map(d =>
+        `<div class="card" data-device="${esc(d.id)}"></div>`).join(""));
+      const els = box.querySelectorAll(".card");
+      for (let i = els.length - fresh.length; i < els.length; i++) {
+        cards.set(els[i].dataset.device, { el: els[i], json: "" });
+      }
     }
-    entry.data = d;
-    if (entry.json !== json) {
-      entry.json = json; entry.el.innerHTML = cardHtml(d);
-      entry.el.classList.toggle("stale", d.stale);
-      entry.el.dataset.status = d.status; entry.el.dataset.stale = String(d.stale);
+    for (const d of list) {
+      const entry = cards.get(d.id), json = JSON.stringify(d);
+      entry.data = d;
+      if (entry.json !== json) {
+        entry.json = json; entry.el.innerHTML = cardHtml(d);
+        entry.el.classList.toggle("stale", d.stale);
+        entry.el.dataset.status = d.status; entry.el.dataset.stale = String(d.stale);
+      }
+      entry.el.hidden = !filterMatch(d);
     }
-    entry.el.hidden = !filterMatch(d);
   }
 
   function renderSites(sites) {
@@ -99,11 +104,13 @@
       plugins: { legend: { display: twoAxes, labels: { color: "#e3e8ef", boxWidth: 10 } } } } };
   }
 
+  const timing = {};
   function apply(msg) {
+    if (timing.firstMessageMs === undefined) timing.firstMessageMs = performance.now();
     lastHeader = msg;
     brokerBadge(msg.broker);
     if (msg.full) { for (const e of cards.values()) e.el.remove(); cards.clear(); }
-    for (const d of msg.devices) upsertCard(d);
+    upsertCards(msg.devices);
     renderSites(msg.sites);
     let online = 0, stale = 0, errors = 0;
     for (const e of cards.values()) { online += e.data.status === "online"; stale += e.data.stale; errors += e.data.errors; }
@@ -112,6 +119,7 @@
     const text = !msg.charts ? msg.charts_hint : (msg.ignored ? `${msg.ignored} names ignored past the caps` : "");
     notice.hidden = !text; notice.textContent = text;
     if (selected === null && cards.size) select(cards.keys().next().value);
+    if (timing.firstRenderMs === undefined) timing.firstRenderMs = performance.now();
   }
 
   function select(id) {
@@ -205,6 +213,10 @@
     }).catch(() => {}).finally(() => { detailTimer = setTimeout(refreshDetail, 1000); });
   }
 
+  $("#devices").addEventListener("click", ev => {
+    const card = ev.target.closest(".card");
+    if (card) select(card.dataset.device);
+  });
   $("#filter").addEventListener("input", () => { for (const e of cards.values()) e.el.hidden = !filterMatch(e.data); });
 
   const source = new EventSource("/events");
@@ -214,5 +226,5 @@
     try { apply(JSON.parse(ev.data)); }
     catch (e) { setBadge($("#link"), "err", "bad update from server: " + e); }
   };
-  window.edgeDashboard = { cards, last: () => lastHeader };
+  window.edgeDashboard = { cards, timing, last: () => lastHeader };
 })();
