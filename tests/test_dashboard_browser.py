@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
+from typing import Callable, Dict, Iterator, Optional, TypeVar
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -99,7 +99,7 @@ def browser() -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1500,1000"):
+                "--window-size=1500,1150"):
         options.add_argument(arg)
     # an explicit driver path: Selenium never looks for (or downloads) a browser or driver
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
@@ -162,7 +162,8 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
             count = docs[f"{root}/zone/{zone}/count"]
             coverage = docs[f"{root}/zone/{zone}/occupancy"]["coverage"]
             row = f'#detail [data-zone="cam1/{zone}"]'
-            wait_for(lambda: text(browser, f"{row} .people") == str(count["count"]), 5,
+            want = str(count["count"])
+            wait_for(lambda row=row, want=want: text(browser, f"{row} .people") == want, 5,
                      f"zone {zone} people")
             assert text(browser, f"{row} .active") == str(count["active"])
             assert text(browser, f"{row} .coverage") == f"{coverage * 100:.1f} %"
@@ -256,7 +257,8 @@ def test_500_devices_interactive_within_3_s_and_updating(
         wall_s = time.monotonic() - started
         save_shot(browser, tmp_path, "dashboard-500")
         timing = browser.execute_script("return window.edgeDashboard.timing")
-        sys.stderr.write(f"FIGURES devices=500 interactive_s={interactive_s:.2f} wall_s={wall_s:.2f} "
+        sys.stderr.write(f"FIGURES devices=500 interactive_s={interactive_s:.2f} "
+                         f"wall_s={wall_s:.2f} "
                          f"browser_timing_ms={timing}\n")
         before = text(browser, '[data-device="sim-499"]')
         wait_for(lambda: text(browser, '[data-device="sim-499"]') != before, 15,

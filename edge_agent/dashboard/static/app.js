@@ -11,6 +11,9 @@
     : (typeof v === "number" ? v.toFixed(digits === undefined ? 0 : digits) : v) + (unit || "");
   const esc = s => String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
   const charts = () => typeof window.Chart === "function";
+  const PALETTE = ["#4c9aff", "#2fbf71", "#e0a100", "#e5484d", "#b37feb", "#36cfc9", "#ff85c0", "#d3adf7"];
+  const colour = (set, i) => Object.assign(set, { borderColor: PALETTE[i % PALETTE.length],
+    backgroundColor: PALETTE[i % PALETTE.length], borderWidth: 1.5 });
 
   function setBadge(el, cls, text, title) {
     el.className = "badge " + cls; el.textContent = text; el.title = title || "";
@@ -81,9 +84,9 @@
       if (!el) {
         el = document.createElement("div"); el.className = "site"; el.dataset.site = name;
         el.innerHTML = `<h2>${esc(name)}</h2><div><span class="big people"></span> people</div>
-          <div class="muted line"></div><div class="muted devs"></div><canvas></canvas>`;
+          <div class="muted line"></div><div class="muted devs"></div><div class="site-chart"><canvas></canvas></div>`;
         box.appendChild(el);
-        if (charts()) siteCharts.set(name, new Chart(el.querySelector("canvas"), lineChart([{label: "people", data: []}], false)));
+        if (charts()) siteCharts.set(name, new Chart(el.querySelector("canvas"), lineChart([colour({label: "people", data: []}, 0)], false)));
       }
       el.querySelector(".people").textContent = s.people;
       el.querySelector(".line").textContent = `in ${s.in} · out ${s.out} · ${s.occupied_zones}/${s.zones} zones occupied`;
@@ -192,10 +195,10 @@
       drawTracks(el.querySelector("canvas.tracks"), c);
       if (charts()) {
         const sets = [];
-        for (const [z, v] of Object.entries(c.zones)) {
-          sets.push({label: z + " people", data: v.people_history.map(([x, y]) => ({x, y})), yAxisID: "y"});
-          sets.push({label: z + " coverage %", data: v.coverage_history.map(([x, y]) => ({x, y: y * 100})), yAxisID: "y1", borderDash: [4, 3]});
-        }
+        Object.entries(c.zones).forEach(([z, v], i) => {
+          sets.push(colour({label: z + " people", data: v.people_history.map(([x, y]) => ({x, y})), yAxisID: "y"}, i));
+          sets.push(colour({label: z + " coverage %", data: v.coverage_history.map(([x, y]) => ({x, y: y * 100})), yAxisID: "y1", borderDash: [4, 3]}, i));
+        });
         const key = d.id + "/" + cam;
         let chart = cameraCharts.get(key);
         if (!chart) { chart = new Chart(el.querySelector("canvas.history"), lineChart(sets, true)); cameraCharts.set(key, chart); }
