@@ -157,3 +157,20 @@ def test_exporter_command_refuses_a_bad_listen_address(tmp_path: Path) -> None:
         [sys.executable, "-m", "edge_agent", "exporter", "--site", "lobby"],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 64 and "SITE=DEVICE_GLOB" in result.stderr
+
+
+def test_grafana_dashboard_uses_only_served_metrics(exporter: Tuple[str, FleetState]) -> None:
+    import re
+
+    url, fleet = exporter
+    topics = Topics("edge-agent", "dev-a")
+    for topic, payload, _ in [status_message(topics, "dev-a", "online", 1)] + \
+            device_tick(topics, "dev-a", 1, 1):
+        fleet.handle(topic, payload)
+    served = {name for name, _ in scrape(url)[0]}
+    board = json.loads((Path(__file__).resolve().parents[1] / "deploy" / "grafana" /
+                        "edge-agent-occupancy.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"edge_agent_[a-z_]+", expr)}
+    assert len(board["panels"]) >= 10 and used, "the board has panels with queries"
+    assert used <= served, f"panels query metrics the exporter does not serve: {used - served}"
