@@ -268,3 +268,49 @@ def test_500_devices_interactive_within_3_s_and_updating(
         sim.kill()
         sim.wait(10)
         dashboard.stop()
+
+
+def test_page_matches_what_the_real_agent_published_on_a_clip(
+        tmp_path: Path, broker: MosquittoBroker, browser: WebDriver) -> None:
+    """`edge-agent run` with tracking on a synthetic clip (stand-in models), as
+    tests/test_agent_tracking.py runs it; the page must show its last published numbers and,
+    after the clean stop, 'stopped' with the values kept and marked stale."""
+    from mqtt_subscriber import Subscriber
+    from test_agent_tracking import tracking_config
+
+    from edge_agent.capture.sample_footage import write_synthetic_clip
+
+    clip = write_synthetic_clip(tmp_path / "clip.avi", 320, 240, 10, 4.0)
+    config = tracking_config(tmp_path, clip, broker.port)
+    dashboard = Dashboard(broker.port, "--site", "demo=track-*")
+    try:
+        browser.get(dashboard.url)
+        with Subscriber(broker.port, ["edge-agent/track-dev/#"]) as subscriber:
+            agent = subprocess.run(
+                [sys.executable, "-m", "edge_agent", "run", "--config", str(config),
+                 "--duration-s", "90"], cwd=REPO, capture_output=True, text=True, timeout=120)
+            assert agent.returncode == 0, agent.stderr[-2000:]
+            subscriber.wait_for(lambda m: m.topic.endswith("/status")
+                                and b'"stopped"' in m.payload, timeout_s=10)
+            messages = subscriber.messages()
+
+        def last(suffix: str) -> dict:
+            return dict(json.loads([m for m in messages if m.topic.endswith(suffix)][-1].payload))
+        count, occupancy = last("/cam1/zone/left/count"), last("/cam1/zone/left/occupancy")
+        line = last("/cam1/line/middle/count")
+        card = '[data-device="track-dev"]'
+        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, card)
+                 .get_attribute("data-status") == "stopped", 15, "track-dev stopped")
+        assert browser.find_element(By.CSS_SELECTOR, card).get_attribute("data-stale") == "true"
+        browser.find_element(By.CSS_SELECTOR, card).click()
+        row = '#detail [data-zone="cam1/left"]'
+        wait_for(lambda: text(browser, f"{row} .people") == str(count["count"]), 10,
+                 "zone count as published")
+        assert text(browser, f"{row} .coverage") == f"{occupancy['coverage'] * 100:.1f} %"
+        assert text(browser, '#detail [data-line="cam1/middle"] .in') == str(line["in"])
+        assert text(browser, '#detail [data-line="cam1/middle"] .out') == str(line["out"])
+        assert text(browser, '[data-site="demo"] .people') == str(
+            int(text(browser, f"{card} .people")))
+        save_shot(browser, tmp_path, "dashboard-agent")
+    finally:
+        dashboard.stop()
