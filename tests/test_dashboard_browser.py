@@ -210,6 +210,8 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         broker.stop()
         wait_for(lambda: "broker connection lost" in text(browser, "#broker")
                  or "unreachable" in text(browser, "#broker"), 10, "broker-down banner")
+        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-a"]')
+                 .get_attribute("data-stale") == "true", 5, "values stale while the broker is down")
         save_shot(browser, tmp_path, "dashboard-broker-down")
         device_a.close()
         broker.start()

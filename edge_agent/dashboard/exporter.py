@@ -74,7 +74,7 @@ class FleetCollector:
             for device in fleet.devices.values():
                 dev = device.device_id
                 up.add_metric([dev, device.site], float(device.status == "online"))
-                stale.add_metric([dev], float(device.is_stale(now_s, fleet.stale_after_s)))
+                stale.add_metric([dev], float(fleet.is_stale(device, now_s)))
                 errors.add_metric([dev], float(device.schema_errors))
                 if device.power_mode is not None:
                     mode.add_metric([dev, device.power_mode], 1.0)

@@ -62,10 +62,16 @@ class FleetState:
         self.version = 0
         self.ignored_devices = 0
         self.ignored_names = 0
+        self.source_down = False  # set by the broker link: nothing is live while it is down
 
     def now(self) -> float:
         """The clock the state uses (injectable for tests)."""
         return self._clock()
+
+    def is_stale(self, device: DeviceState, now_s: float) -> bool:
+        """The device's values are not live: its own state, or the broker link is down (then
+        nothing can be known to be current)."""
+        return self.source_down or device.is_stale(now_s, self.stale_after_s)
 
     def site_of(self, device_id: str) -> str:
         """The site label of a device from the --site rules."""

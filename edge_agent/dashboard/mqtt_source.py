@@ -49,6 +49,7 @@ class BrokerLink:
         self.since_s = time.time()
         self.attempts = 0
         self.messages = 0
+        fleet.source_down = True
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id or f"edge-dashboard-{os.getpid()}-{time.time_ns()}",
@@ -88,6 +89,7 @@ class BrokerLink:
             if state != self.state:
                 self.since_s = time.time()
             self.state, self.detail = state, detail
+        self._fleet.source_down = state != "connected"
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:

@@ -65,7 +65,7 @@ class DashboardModel:
             version = self.fleet.version
             cards = []
             for device in self.fleet.devices.values():
-                stale = device.is_stale(now_s, self.fleet.stale_after_s)
+                stale = self.fleet.is_stale(device, now_s)
                 if device.changed > since_version or stale_seen.get(device.device_id) != stale:
                     stale_seen[device.device_id] = stale
                     cards.append(device_card(self.fleet, device, now_s))

@@ -32,7 +32,7 @@ def device_card(fleet: FleetState, device: DeviceState, now_s: float) -> Json:
         "id": device.device_id,
         "site": device.site,
         "status": device.status,
-        "stale": device.is_stale(now_s, fleet.stale_after_s),
+        "stale": fleet.is_stale(device, now_s),
         "age_s": None if device.last_seen_s is None else round(now_s - device.last_seen_s, 1),
         "session": device.session,
         "version": device.version,
@@ -107,7 +107,7 @@ class SiteTotals:
                 "in": 0, "out": 0, "zones": 0, "occupied_zones": 0})
             site["devices"] += 1
             site["online"] += device.status == "online"
-            site["stale"] += device.is_stale(now_s, fleet.stale_after_s)
+            site["stale"] += fleet.is_stale(device, now_s)
             site["errors"] += device.schema_errors
             for camera in device.cameras.values():
                 site["people"] += camera_people(camera)
