@@ -29,6 +29,9 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
                         help="MQTT broker HOST:PORT the devices publish to")
     parser.add_argument("--username", default="", help="MQTT user name (read-only account)")
     parser.add_argument("--tls-ca-file", default="", help="CA bundle: connect with TLS")
+    parser.add_argument("--tls-cert-file", default="",
+                        help="client certificate (deploy/mosquitto grants CN 'dashboard' read)")
+    parser.add_argument("--tls-key-file", default="", help="key of --tls-cert-file")
     parser.add_argument("--prefix", default="edge-agent", help="mqtt.topic_prefix of the devices")
     parser.add_argument("--site", action="append", default=[], metavar="SITE=DEVICE_GLOB",
                         help="site/area label for devices matching the glob (repeatable, first "
@@ -66,12 +69,17 @@ def _fleet_and_link(args: argparse.Namespace) -> Any:
         sites = site_rules(args.site)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if args.tls_ca_file and not Path(args.tls_ca_file).is_file():
-        raise UsageError(f"--tls-ca-file {args.tls_ca_file}: no such file")
+    for option in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
+        path = getattr(args, option)
+        if path and not Path(path).is_file():
+            raise UsageError(f"--{option.replace('_', '-')} {path}: no such file")
+    if bool(args.tls_cert_file) != bool(args.tls_key_file) or (
+            args.tls_cert_file and not args.tls_ca_file):
+        raise UsageError("--tls-cert-file and --tls-key-file go together, with --tls-ca-file")
     fleet = FleetState(args.prefix, sites, stale_after_s=args.stale_after_s)
     host, _, port = args.broker.rpartition(":")
     settings = BrokerSettings(host, int(port), args.username, os.environ.get(PASSWORD_ENV, ""),
-                              args.tls_ca_file)
+                              args.tls_ca_file, args.tls_cert_file, args.tls_key_file)
     return fleet, BrokerLink(settings, fleet)
 
 

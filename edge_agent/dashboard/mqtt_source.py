@@ -34,6 +34,8 @@ class BrokerSettings:
     username: str = ""
     password: str = ""
     tls_ca_file: str = ""
+    tls_cert_file: str = ""  # client certificate (deploy/mosquitto: CN 'dashboard')
+    tls_key_file: str = ""
     client_id: str = ""
 
 
@@ -58,7 +60,9 @@ class BrokerLink:
         if settings.username:
             client.username_pw_set(settings.username, settings.password or None)
         if settings.tls_ca_file:
-            client.tls_set(ca_certs=settings.tls_ca_file)
+            client.tls_set(ca_certs=settings.tls_ca_file,
+                           certfile=settings.tls_cert_file or None,
+                           keyfile=settings.tls_key_file or None)
         client.reconnect_delay_set(RETRY_MIN_S, RETRY_MAX_S)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
