@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -128,12 +128,3 @@ class BrokerLink:
             self.messages += 1
         self._fleet.handle(message.topic, bytes(message.payload))
 
-
-def wait_connected(link: BrokerLink, timeout_s: float) -> Optional[str]:
-    """Block until connected or ``timeout_s``; returns the last state's detail on failure."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if link.state == "connected":
-            return None
-        time.sleep(0.05)
-    return link.detail
