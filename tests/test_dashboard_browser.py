@@ -144,10 +144,10 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
     dashboard = Dashboard(broker.port, "--site", "lobby=dev-*", "--stale-after-s", "30")
     device_a = Publisher(broker.port, "dev-a", 1)
     # dev-b is a separate process with its own connection and will: SIGKILL = a dead agent
-    device_b = subprocess.Popen(
+    device_b, device_c = (subprocess.Popen(
         [sys.executable, "-m", "edge_agent.dashboard.demo_traffic", "--broker",
-         f"127.0.0.1:{broker.port}", "--devices", "1", "--first", "2", "--name", "dev-b",
-         "--period-s", "0.5"], cwd=REPO)
+         f"127.0.0.1:{broker.port}", "--devices", "1", "--first", str(first), "--name", name,
+         "--period-s", "0.5"], cwd=REPO) for first, name in ((2, "dev-b"), (3, "dev-c")))
     try:
         docs = device_a.tick(0)
         started = time.monotonic()
@@ -172,8 +172,9 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         assert text(browser, '#detail [data-line="cam1/door"] .out') == str(line["out"])
         wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "#detail canvas.tracks")
                  .get_attribute("data-tracks") not in (None, "0"), 5, "track boxes drawn")
-        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '[data-device="dev-b"] .people'),
-                 15, "dev-b on the page")
+        for name in ("dev-b", "dev-c"):
+            wait_for(lambda name=name: browser.find_elements(
+                By.CSS_SELECTOR, f'[data-device="{name}"] .people'), 15, f"{name} on the page")
 
         # update latency: publish, then time until the page shows the new number
         docs = device_a.tick(1)
@@ -182,9 +183,11 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         wait_for(lambda: text(browser, '[data-device="dev-a"] .people') == str(expected), 5,
                  "dev-a people after an update")
         update_latency_s = time.monotonic() - sent
-        site_people = wait_for(lambda: text(browser, '[data-site="lobby"] .people'), 5, "site")
-        card_b = int(text(browser, '[data-device="dev-b"] .people'))
-        assert abs(int(site_people) - expected - card_b) <= 14, "site total = sum of devices"
+        # the site card and the device cards come from one update: read both in one script
+        site, cards = browser.execute_script(
+            "return [document.querySelector('[data-site=\"lobby\"] .people').textContent,"
+            " [...document.querySelectorAll('.card .people')].map(e => +e.textContent)]")
+        assert int(site) == sum(cards) and len(cards) == 3, (site, cards)
         save_shot(browser, tmp_path, "dashboard-live")
 
         # a payload failing its schema: a counted badge on that device, the page still live
@@ -206,6 +209,16 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         assert last_b.isdigit()
         save_shot(browser, tmp_path, "dashboard-offline")
 
+        # a hung agent (or a cut cable) sends nothing, not even a FIN: the broker publishes
+        # the will after 1.5 keepalives (demo traffic: 5 s), and the page follows
+        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-c"]')
+                 .get_attribute("data-status") == "online", 10, "dev-c online")
+        device_c.send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-c"]')
+                 .get_attribute("data-status") == "offline", 15, "dev-c offline by keepalive")
+        assert time.monotonic() - frozen <= 1.5 * 5 + 3.0
+
         # broker down: the page says so; back: it recovers and numbers move again
         broker.stop()
         wait_for(lambda: "broker connection lost" in text(browser, "#broker")
@@ -225,9 +238,10 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
                          f"update_latency_s={update_latency_s:.2f}\n")
     finally:
         device_a.close()
-        if device_b.poll() is None:
-            device_b.kill()
-            device_b.wait(10)
+        for process in (device_b, device_c):
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
         dashboard.stop()
 
 
