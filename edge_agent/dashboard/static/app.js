@@ -220,7 +220,10 @@
     const card = ev.target.closest(".card");
     if (card) select(card.dataset.device);
   });
-  $("#filter").addEventListener("input", () => { for (const e of cards.values()) e.el.hidden = !filterMatch(e.data); });
+  $("#filter").addEventListener("input", () => {
+    for (const e of cards.values()) e.el.hidden = !filterMatch(e.data);
+    timing.filterAppliedMs = performance.now();
+  });
 
   const source = new EventSource("/events");
   source.onopen = () => setBadge($("#link"), "ok", "page: live");
