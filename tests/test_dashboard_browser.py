@@ -136,7 +136,20 @@ class Dashboard:
 
 
 def text(driver: WebDriver, css: str) -> str:
-    return str(driver.find_element(By.CSS_SELECTOR, css).text)
+    """The rendered text of the first match, read in one script: the page re-renders cards
+    several times a second, so a find-then-read pair could hold a replaced element."""
+    value = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null", css)
+    if value is None:
+        raise AssertionError(f"nothing on the page matches {css}")
+    return str(value).strip()
+
+
+def attr(driver: WebDriver, css: str, name: str) -> str:
+    """An attribute of the first match, read in one script (see text())."""
+    return str(driver.execute_script(
+        "const e = document.querySelector(arguments[0]); "
+        "return e ? e.getAttribute(arguments[1]) : null", css, name))
 
 
 def test_page_shows_published_numbers_errors_offline_and_broker_outage(
@@ -170,8 +183,8 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         line = docs[f"{root}/line/door/count"]
         assert text(browser, '#detail [data-line="cam1/door"] .in') == str(line["in"])
         assert text(browser, '#detail [data-line="cam1/door"] .out') == str(line["out"])
-        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, "#detail canvas.tracks")
-                 .get_attribute("data-tracks") not in (None, "0"), 5, "track boxes drawn")
+        wait_for(lambda: attr(browser, "#detail canvas.tracks", "data-tracks") not in ("None", "0"),
+                 5, "track boxes drawn")
         for name in ("dev-b", "dev-c"):
             wait_for(lambda name=name: browser.find_elements(
                 By.CSS_SELECTOR, f'[data-device="{name}"] .people'), 15, f"{name} on the page")
@@ -201,30 +214,33 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         last_b = text(browser, '[data-device="dev-b"] .people')
         device_b.kill()
         device_b.wait(10)
-        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-b"]')
-                 .get_attribute("data-status") == "offline", 15, "dev-b offline")
-        card = browser.find_element(By.CSS_SELECTOR, '[data-device="dev-b"]')
-        assert card.get_attribute("data-stale") == "true"
-        assert "stale" in card.text and text(browser, '[data-device="dev-b"] .people') != ""
+        wait_for(lambda: attr(browser, '[data-device="dev-b"]', "data-status") == "offline",
+                 15, "dev-b offline")
+        assert attr(browser, '[data-device="dev-b"]', "data-stale") == "true"
+        assert "stale" in text(browser, '[data-device="dev-b"]')
+        assert text(browser, '[data-device="dev-b"] .people') == last_b, "last value kept"
         assert last_b.isdigit()
         save_shot(browser, tmp_path, "dashboard-offline")
 
         # a hung agent (or a cut cable) sends nothing, not even a FIN: the broker publishes
         # the will after 1.5 keepalives (demo traffic: 5 s), and the page follows
-        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-c"]')
-                 .get_attribute("data-status") == "online", 10, "dev-c online")
+        wait_for(lambda: attr(browser, '[data-device="dev-c"]', "data-status") == "online",
+                 10, "dev-c online")
         device_c.send_signal(signal.SIGSTOP)
         frozen = time.monotonic()
-        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-c"]')
-                 .get_attribute("data-status") == "offline", 15, "dev-c offline by keepalive")
-        assert time.monotonic() - frozen <= 1.5 * 5 + 3.0
+        wait_for(lambda: attr(browser, '[data-device="dev-c"]', "data-status") == "offline",
+                 20, "dev-c offline by keepalive")
+        offline_after_s = time.monotonic() - frozen
+        # MQTT: dead after 1.5 keepalives without a packet; mosquitto checks expiry
+        # periodically and the page adds its push interval, so allow 2 keepalives + 3 s
+        assert offline_after_s <= 2 * 5 + 3.0, f"offline only after {offline_after_s:.1f} s"
 
         # broker down: the page says so; back: it recovers and numbers move again
         broker.stop()
         wait_for(lambda: "broker connection lost" in text(browser, "#broker")
                  or "unreachable" in text(browser, "#broker"), 10, "broker-down banner")
-        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, '[data-device="dev-a"]')
-                 .get_attribute("data-stale") == "true", 5, "values stale while the broker is down")
+        wait_for(lambda: attr(browser, '[data-device="dev-a"]', "data-stale") == "true",
+                 5, "values stale while the broker is down")
         save_shot(browser, tmp_path, "dashboard-broker-down")
         device_a.close()
         broker.start()
@@ -235,7 +251,8 @@ def test_page_shows_published_numbers_errors_offline_and_broker_outage(
         wait_for(lambda: text(browser, '[data-device="dev-a"] .people') == str(expected), 10,
                  "numbers after recovery")
         sys.stderr.write(f"FIGURES page_load_s={page_load_s:.2f} "
-                         f"update_latency_s={update_latency_s:.2f}\n")
+                         f"update_latency_s={update_latency_s:.2f} "
+                         f"hung_device_offline_s={offline_after_s:.1f}\n")
     finally:
         device_a.close()
         for process in (device_b, device_c):
@@ -318,9 +335,8 @@ def test_page_matches_what_the_real_agent_published_on_a_clip(
         count, occupancy = last("/cam1/zone/left/count"), last("/cam1/zone/left/occupancy")
         line = last("/cam1/line/middle/count")
         card = '[data-device="track-dev"]'
-        wait_for(lambda: browser.find_element(By.CSS_SELECTOR, card)
-                 .get_attribute("data-status") == "stopped", 15, "track-dev stopped")
-        assert browser.find_element(By.CSS_SELECTOR, card).get_attribute("data-stale") == "true"
+        wait_for(lambda: attr(browser, card, "data-status") == "stopped", 15, "track-dev stopped")
+        assert attr(browser, card, "data-stale") == "true"
         browser.find_element(By.CSS_SELECTOR, card).click()
         row = '#detail [data-zone="cam1/left"]'
         wait_for(lambda: text(browser, f"{row} .people") == str(count["count"]), 10,

@@ -48,24 +48,33 @@
       ${cams}</dl>${d.stale ? `<div class="stale-note">stale: last heard ${fmt(d.age_s, " s ago")}</div>` : ""}`;
   }
 
+  let query = "";
   function filterMatch(d) {
-    const q = $("#filter").value.trim().toLowerCase();
-    return !q || d.id.toLowerCase().includes(q) || d.site.toLowerCase().includes(q);
+    return !query || d.id.toLowerCase().includes(query) || d.site.toLowerCase().includes(query);
+  }
+
+  function cardAttrs(d) {
+    return `class="card${d.stale ? " stale" : ""}${d.id === selected ? " selected" : ""}"` +
+      ` data-device="${esc(d.id)}" data-status="${esc(d.status)}" data-stale="${d.stale}"` +
+      (filterMatch(d) ? "" : " hidden");
   }
 
   function upsertCards(list) {
-    // new cards are inserted in one batch: 500 single insertions cost the browser ~1 s
+    // new cards are parsed in one batch, content included: 500 separate insertions (or
+    // innerHTML assignments) cost a loaded browser about a second
     const fresh = list.filter(d => !cards.has(d.id));
     if (fresh.length) {
       const box = $("#devices");
-      box.insertAdjacentHTML("beforeend", fresh.map(d =>
-        `<div class="card" data-device="${esc(d.id)}"></div>`).join(""));
+      box.insertAdjacentHTML("beforeend", fresh.map(d => `<div ${cardAttrs(d)}>${cardHtml(d)}</div>`).join(""));
       const els = box.querySelectorAll(".card");
-      for (let i = els.length - fresh.length; i < els.length; i++) {
-        cards.set(els[i].dataset.device, { el: els[i], json: "" });
+      for (let i = 0; i < fresh.length; i++) {
+        const el = els[els.length - fresh.length + i];
+        cards.set(fresh[i].id, { el, json: JSON.stringify(fresh[i]), data: fresh[i] });
       }
     }
+    const added = new Set(fresh.map(d => d.id));
     for (const d of list) {
+      if (added.has(d.id)) continue;
       const entry = cards.get(d.id), json = JSON.stringify(d);
       entry.data = d;
       if (entry.json !== json) {
@@ -121,7 +130,10 @@
     const notice = $("#notice");
     const text = !msg.charts ? msg.charts_hint : (msg.ignored ? `${msg.ignored} names ignored past the caps` : "");
     notice.hidden = !text; notice.textContent = text;
-    if (selected === null && cards.size) select(cards.keys().next().value);
+    if (selected === null && cards.size) {
+      selected = cards.keys().next().value;  // rendered once the cards are on screen
+      setTimeout(() => select(selected), 0);
+    }
     if (timing.firstRenderMs === undefined) timing.firstRenderMs = performance.now();
   }
 
@@ -221,6 +233,7 @@
     if (card) select(card.dataset.device);
   });
   $("#filter").addEventListener("input", () => {
+    query = $("#filter").value.trim().toLowerCase();
     for (const e of cards.values()) e.el.hidden = !filterMatch(e.data);
     timing.filterAppliedMs = performance.now();
   });
