@@ -49,3 +49,25 @@ def test_unreachable_then_connected_when_the_broker_starts(tmp_path: Path) -> No
     finally:
         link.stop()
         broker.stop()
+
+
+def test_dashboard_command_refuses_bad_options_naming_them() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    def run(*args: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run([sys.executable, "-m", "edge_agent", "dashboard", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    result = run("--stale-after-s", "0")
+    assert result.returncode == 64 and "--stale-after-s" in result.stderr
+    result = run("--tls-cert-file", "/nonexistent.crt")
+    assert result.returncode == 64 and "--tls-cert-file /nonexistent.crt" in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = run("--listen", f"127.0.0.1:{port}", "--broker", "127.0.0.1:1")
+    assert result.returncode == 64 and "pick a free port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -24,6 +24,16 @@ def _host_port(text: str) -> str:
     return text
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds must be more than 0")
+    return value
+
+
 def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", type=_host_port, default="127.0.0.1:1883",
                         help="MQTT broker HOST:PORT the devices publish to")
@@ -36,7 +46,7 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", action="append", default=[], metavar="SITE=DEVICE_GLOB",
                         help="site/area label for devices matching the glob (repeatable, first "
                         "match wins; others are 'unassigned')")
-    parser.add_argument("--stale-after-s", type=float, default=90.0,
+    parser.add_argument("--stale-after-s", type=_positive_seconds, default=90.0,
                         help="mark a device's values stale after this long without a message")
 
 
@@ -50,7 +60,7 @@ def register(subparsers: Any) -> None:
     dashboard.add_argument("--assets-dir", type=Path, default=None,
                            help="folder where 'npm install --prefix DIR chart.js' put Chart.js "
                            "(default: the system's libjs-chart.js)")
-    dashboard.add_argument("--push-interval-s", type=float, default=0.5,
+    dashboard.add_argument("--push-interval-s", type=_positive_seconds, default=0.5,
                            help="how often the page receives changes")
     dashboard.set_defaults(handler=run_dashboard)
     exporter = subparsers.add_parser(
