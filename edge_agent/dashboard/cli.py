@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from edge_agent.errors import ExitCode, UsageError
+from edge_agent.errors import ConfigError, ExitCode, UsageError
 
 PASSWORD_ENV = "EDGE_DASHBOARD_PASSWORD"
 
@@ -137,7 +137,11 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
 def run_exporter(args: argparse.Namespace) -> int:
     """Serve /metrics until SIGINT/SIGTERM."""
-    from edge_agent.dashboard.exporter import serve_metrics
+    try:
+        from edge_agent.dashboard.exporter import serve_metrics
+    except ImportError as error:  # prometheus-client is an extra, not a base dependency
+        raise ConfigError(f"the exporter needs prometheus-client ({error})",
+                          "pip install 'edge-agent[dashboard]'") from None
 
     fleet, link = _fleet_and_link(args)
     host, _, port = args.listen.rpartition(":")
