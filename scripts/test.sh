@@ -4,8 +4,11 @@
 set -euo pipefail
 source "$(dirname "$0")/setup-env.sh"
 # systemd: systemd-analyze (verify, security --offline) for the unit tests; dpkg-deb comes
-# with dpkg on every Debian/Ubuntu.
-ensure_system_packages systemd gcc libssl-dev mosquitto-dev libmosquitto-dev
+# with dpkg on every Debian/Ubuntu. gcc + the mosquitto/OpenSSL headers build the broker
+# identity plugin (deploy/mosquitto); chromium + chromium-driver drive the dashboard tests;
+# libjs-chart.js is the chart library the dashboard serves.
+ensure_system_packages systemd gcc libssl-dev mosquitto-dev libmosquitto-dev chromium \
+    chromium-driver libjs-chart.js
 ensure_venv test
 cd "$ROOT"
 say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench

@@ -219,6 +219,7 @@ COMMAND_MODULES: List[str] = [
     "edge_agent.scheduler.cli",
     "edge_agent.cli.selftest",
     "edge_agent.cli.snapshot",
+    "edge_agent.dashboard.cli",
 ]
 
 
