@@ -51,3 +51,31 @@ def test_the_picture_label_fits_a_small_frame() -> None:
     draw_label(image, parts)
     red = image[:, :, 2] > 200
     assert red.any() and not red[:, 312:].any(), "text reaches the right edge"
+
+
+def test_demo_serves_the_dashboard_while_it_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from mosquitto_broker import free_port
+
+    clip = write_synthetic_clip(tmp_path / "clip.avi", width=160, height=120, fps=10, seconds=1)
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent", "demo", "--workdir", str(tmp_path / "demo"),
+         "--duration-s", "8", "--clip", str(clip), "--dashboard", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    page = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and demo.poll() is None and not page:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                page = response.read().decode("utf-8", "replace")
+        except OSError:
+            time.sleep(0.2)
+    output, _ = demo.communicate(timeout=120)
+    assert demo.returncode == ExitCode.OK, output
+    assert f"dashboard: open http://127.0.0.1:{port}/" in output
+    assert "<html" in page.lower(), "the page was not served while the demo ran"

@@ -103,6 +103,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--broker", type=broker_address, default="",
                       help="HOST:PORT of a broker to use instead of a private mosquitto")
     demo.add_argument("--clip", type=Path, default=None, help="a video file instead of the sample")
+    demo.add_argument("--dashboard", type=broker_address, default="", metavar="HOST:PORT",
+                      help="also serve the site dashboard there while the agent runs (prints "
+                           "its URL), e.g. 127.0.0.1:8088")
     demo.add_argument("--models", choices=("standin", "ngc"), default="standin",
                       help="'ngc': download NVIDIA's models where NGC is reachable (pinned "
                            "sha256), stand-ins otherwise; 'standin': generated stand-ins only")
@@ -205,7 +208,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     require_onnx("demo")
     from edge_agent.demo.command import run_demo
 
-    return run_demo(args.workdir, args.duration_s, args.broker, args.clip, args.models)
+    return run_demo(args.workdir, args.duration_s, args.broker, args.clip, args.models,
+                    args.dashboard)
 
 
 # Modules that contribute sub-commands through `register(subparsers)`.

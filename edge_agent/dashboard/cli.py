@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Tuple
 
 from edge_agent.errors import ConfigError, ExitCode, UsageError
 
@@ -104,6 +104,31 @@ def _wait_for_signal() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
+
+
+def start_dashboard(broker_host: str, broker_port: int, prefix: str,
+                    listen: str = "127.0.0.1:0") -> Tuple[str, Callable[[], None]]:
+    """Serve the page in this process (the demo's `--dashboard`); (URL, stop)."""
+    from edge_agent.dashboard.assets import find_chart_js, missing_chart_js_hint
+    from edge_agent.dashboard.fleet_state import FleetState
+    from edge_agent.dashboard.mqtt_source import BrokerLink, BrokerSettings
+    from edge_agent.dashboard.server import DashboardModel, DashboardServer, make_handler
+
+    fleet = FleetState(prefix, ())
+    link = BrokerLink(BrokerSettings(broker_host, broker_port), fleet)
+    chart_js = find_chart_js(None)
+    model = DashboardModel(fleet, link, chart_js,
+                           "" if chart_js else missing_chart_js_hint(None), 0.5)
+    host, _, port = listen.rpartition(":")
+    server = DashboardServer((host, int(port)), make_handler(model))
+    link.start()
+    threading.Thread(target=server.serve_forever, name="dashboard-http", daemon=True).start()
+
+    def stop() -> None:
+        server.close()
+        link.stop()
+
+    return f"http://{host}:{server.server_address[1]}/", stop
 
 
 def run_dashboard(args: argparse.Namespace) -> int:

@@ -110,7 +110,7 @@ def _parse_broker(value: str) -> List[Any]:
 
 def run_demo(
     workdir: Path, duration_s: float, broker: str, clip_path: Optional[Path] = None,
-    models: str = "standin",
+    models: str = "standin", dashboard: str = "",
 ) -> int:
     """Run the demo; returns the exit code."""
     workdir = workdir.resolve()
@@ -151,10 +151,19 @@ def run_demo(
         status = configure_logging(settings.logging.level)
         printer = EventPrinter(host, port, f"{settings.mqtt.topic_prefix}/#", _say)
         printer.start()
+        stop_dashboard = None
+        if dashboard:
+            from edge_agent.dashboard.cli import start_dashboard
+
+            url, stop_dashboard = start_dashboard(host, port, settings.mqtt.topic_prefix,
+                                                  dashboard)
+            _say(f"dashboard: open {url} while the agent runs")
         try:
             agent = run_agent(settings, status, duration_s=duration_s, stop_event=threading.Event())
         finally:
             printer.stop()
+            if stop_dashboard is not None:
+                stop_dashboard()
         last: Dict[str, Any] = printer.last_mask_event or {}
         _say(
             f"done: {printer.mask_events} mask events and {printer.track_events} track events "

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--telemetry-interval-s", type=float, default=30.0)
     simulate.add_argument("--duration-s", type=float, default=0.0, help="0 = until Ctrl-C")
     simulate.add_argument("--workdir", type=Path, default=Path("var/fleet-sim"))
+    # The site view and the Prometheus exporter read the same topics as `ls`/`follow`.
+    from edge_agent.dashboard.cli import register as register_dashboard
+
+    register_dashboard(commands)
     return parser
 
 
@@ -110,7 +114,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from edge_agent.fleet import cli_commands
 
     try:
-        return int(cli_commands.run(args))
+        handler = getattr(args, "handler", None)  # dashboard, exporter
+        return int(handler(args) if handler is not None else cli_commands.run(args))
     except EdgeAgentError as err:
         emit(err.user_message(), file=sys.stderr)
         return int(err.exit_code)
