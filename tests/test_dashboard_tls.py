@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import List, Tuple
 
-from test_mosquitto_deploy import DeployBroker, _tls_client
+from test_mosquitto_deploy import DeployBroker, _tls_client, identity_plugin  # noqa: F401
 from tls_certs import make_ca, make_cert
 
 from edge_agent.dashboard.fleet_state import FleetState
@@ -16,13 +16,14 @@ from edge_agent.events.topics import Topics
 from edge_agent.events.track_payloads import ZoneCountPayload
 
 
-def test_dashboard_certificate_reads_device_topics(tmp_path: Path) -> None:
+def test_dashboard_certificate_reads_device_topics(tmp_path: Path,
+                                                  identity_plugin: Path) -> None:  # noqa: F811
     certs = tmp_path / "certs"
     ca = make_ca(certs)
     make_cert(certs, ca, "server", "localhost", server=True)
     for cn in ("dev1", "dashboard"):
         make_cert(certs, ca, cn, cn)
-    broker = DeployBroker(tmp_path, certs)
+    broker = DeployBroker(tmp_path, certs, identity_plugin)
     broker.start()
     received: List[Tuple[str, bytes]] = []
     device = _tls_client(broker.port, certs, certs / "dev1.crt", received)
