@@ -62,15 +62,19 @@ def bare_fps(models: Path, frame: np.ndarray, seconds: float,
     calls.append(lambda: seg.run({seg.inputs[0].name: seg_blob}))
     backends = [seg]
     if tracking:
-        from edge_agent.models import peoplenet, reid
+        # PeopleNet, clustering and ReID on every person it finds, exactly as the tracking
+        # tasks do (the same PeopleEngine calls), so crops are counted as in the pipeline.
+        from edge_agent.frames import Frame
+        from edge_agent.pipeline.people_engine import PeopleEngine
+        from edge_agent.pipeline.people_models import cluster_params
+        from edge_agent.settings.tracking import TrackingSettings
 
         det = OnnxRuntimeBackend(models / "peoplenet.onnx", ["CPUExecutionProvider"], 0)
         emb = OnnxRuntimeBackend(models / "reidentificationnet.onnx",
                                  ["CPUExecutionProvider"], 0)
-        det_blob = peoplenet.preprocess([frame])
-        crop = reid.preprocess_crops([frame[100:300, 100:200]])
-        calls.append(lambda: det.run({peoplenet.INPUT_NAME: det_blob}))
-        calls.append(lambda: emb.run({reid.INPUT_NAME: crop}))
+        people = PeopleEngine(det, cluster_params(TrackingSettings()), 1, emb, 16)
+        shot = [Frame("cam", 1, 0.0, 0.0, frame)]
+        calls.append(lambda: people.infer(shot))
         backends += [det, emb]
     for _ in range(3):
         for call in calls:
@@ -111,7 +115,7 @@ def pipeline_fps(workdir: Path, clip: Path, port: int, read_fps: float, seconds:
                  tracking: bool) -> Dict[str, Any]:
     """Run the agent for `seconds`; throughput after a 2 s warm-up."""
     config = workdir / "agent.toml"
-    tracking_section = (f'[models.tracking]\nenabled = true\nrate_hz = 0\n'
+    tracking_section = (f'[models.tracking]\nenabled = true\nrate_hz = 100\n'
                         f'state_dir = "{workdir / "state"}"\n' if tracking else "")
     config.write_text(
         f"""[device]\nid = "bench"\n[[cameras]]\nid = "cam"\nurl = "{clip}"\n
