@@ -122,3 +122,10 @@ def test_models_list_says_when_a_model_is_not_on_ngc(capsys: pytest.CaptureFixtu
     assert main(["models", "list"]) == ExitCode.OK
     out = capsys.readouterr().out
     assert ":\n" not in out and " :" not in out
+
+
+def test_models_fetch_refuses_bad_arguments_before_any_download(tmp_path: Path) -> None:
+    base = ["models", "fetch", "peoplenet", "--models-dir", str(tmp_path)]
+    assert main([*base, "--url", "foo://x"]) == ExitCode.USAGE
+    assert main([*base, "--sha256", "xyz"]) == ExitCode.USAGE
+    assert not any(tmp_path.iterdir()), "nothing was written before the usage check"

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -30,6 +31,20 @@ def non_negative_seconds(text: str) -> float:
     if value < 0 or value != value:
         raise argparse.ArgumentTypeError(f"{text!r}: seconds must be 0 or more")
     return value
+
+
+def download_url(text: str) -> str:
+    """argparse type: an http(s) URL (a usage error, exit 64, before any download)."""
+    if text and not re.match(r"^https?://[^/\s]+", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
+
+
+def sha256_hex(text: str) -> str:
+    """argparse type: 64 hexadecimal digits."""
+    if text and not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sha256 (64 hexadecimal digits)")
+    return text.lower()
 
 
 def broker_address(text: str) -> str:
@@ -89,8 +104,10 @@ def _build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name", help="model name (see `models list`), or 'all'")
     fetch.add_argument("--models-dir", type=Path, default=Path("/var/lib/edge-agent/models"),
                        help="where the model is installed (models.dir)")
-    fetch.add_argument("--url", default="", help="download from here instead of the manifest")
-    fetch.add_argument("--sha256", default="", help="expected ONNX sha256 (overrides manifest)")
+    fetch.add_argument("--url", type=download_url, default="",
+                       help="download from here (http:// or https://) instead of the manifest")
+    fetch.add_argument("--sha256", type=sha256_hex, default="",
+                       help="expected ONNX sha256, 64 hex digits (overrides the manifest)")
     fetch.add_argument("--repin", action="store_true", help="accept a new file: replace the pin")
 
     demo = commands.add_parser(
