@@ -127,3 +127,27 @@ def test_tracks_appear_end_and_expire() -> None:
     clock.now_s += fleet.limits.track_timeout_s + 1
     fleet.expire_tracks()
     assert not camera.tracks
+
+
+def test_pose_class_counts_reach_the_zone_view_and_the_exporter() -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.core import CollectorRegistry
+
+    from edge_agent.dashboard.exporter import FleetCollector
+    from edge_agent.events.payloads import to_json_bytes
+    from edge_agent.events.pose_payloads import zone_count_payloads
+
+    clock = Clock()
+    fleet = FleetState("edge-agent", clock=clock)
+    feed(fleet, "d1")
+    topics = Topics("edge-agent", "d1")
+    for payload in zone_count_payloads("cam1", {"door": {"sitting": 2, "standing": 1}},
+                                       clock(), True):
+        fleet.handle(topics.zone_pose("cam1", payload.zone), to_json_bytes(payload))
+    zone = device_detail(fleet, fleet.devices["d1"], clock())["cameras"]["cam1"]["zones"]["door"]
+    assert zone["poses"] == {"sitting": 2, "standing": 1}
+    registry = CollectorRegistry()
+    registry.register(FleetCollector(fleet, None))
+    text = generate_latest(registry).decode()
+    assert ('edge_agent_zone_pose_people{camera="cam1",device="d1",pose="sitting",zone="door"} 2.0'
+            in text)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from edge_agent.events.payloads import StatusPayload
 from edge_agent.events.plan_payloads import PlanPayload
+from edge_agent.events.pose_payloads import PoseZoneCountPayload
 from edge_agent.events.state_payloads import OccupancyPayload, TelemetryPayload
 from edge_agent.events.topics import check_level
 from edge_agent.events.track_payloads import LineCountPayload, TrackEvent, ZoneCountPayload
@@ -40,6 +41,8 @@ CHANNELS: List[Channel] = [
     Channel("zoneCount", "{prefix}/{device_id}/{camera_id}/zone/{zone}/count", ZoneCountPayload),
     Channel("lineCount", "{prefix}/{device_id}/{camera_id}/line/{line}/count", LineCountPayload),
     Channel("track", "{prefix}/{device_id}/{camera_id}/track", TrackEvent),
+    Channel("zonePose", "{prefix}/{device_id}/{camera_id}/zone/{zone}/pose",
+            PoseZoneCountPayload),
 ]
 
 

@@ -27,6 +27,7 @@ from edge_agent import __version__
 from edge_agent.events.health_payloads import DeviceHealthTelemetry, PowerModeTelemetry
 from edge_agent.events.payloads import StatusPayload, to_json_bytes
 from edge_agent.events.plan_payloads import PlanPayload
+from edge_agent.events.pose_payloads import zone_count_payloads
 from edge_agent.events.state_payloads import (
     CameraTelemetry,
     OccupancyPayload,
@@ -96,6 +97,11 @@ def device_tick(topics: Topics, device_id: str, index: int, tick: int,
                                          coverage=coverage, occupied=coverage > 0.01,
                                          capture_ts=now, standin=False)
             out.append((topics.occupancy(camera, zone), to_json_bytes(occupancy), True))
+            sitting = people // 3
+            for poses in zone_count_payloads(camera, {zone: {"sitting": sitting,
+                                                             "standing": people - sitting}},
+                                             now, False):
+                out.append((topics.zone_pose(camera, zone), to_json_bytes(poses), True))
         line = LineCountPayload(camera_id=camera, line=LINE, count_in=tick + index,
                                 count_out=tick // 2, since=now - tick, ts=now, standin=False)
         out.append((topics.line_count(camera, LINE),

@@ -37,6 +37,7 @@ class ZoneState:
     occupied: Optional[bool] = None
     coverage_ts: Optional[float] = None
     standin: bool = False
+    poses: Dict[str, int] = field(default_factory=dict)  # people per pose class (with poses)
     people_history: BucketedHistory = field(default_factory=BucketedHistory)
     coverage_history: BucketedHistory = field(default_factory=BucketedHistory)
 

@@ -4,8 +4,9 @@ Why a custom collector (rather than Gauge objects set on every message): metrics
 from the state at scrape time, so a device or zone that disappears from the state never leaves
 a frozen series behind, and the MQTT thread does no Prometheus work per message.
 
-Cardinality: labels are only device, camera, zone, line, thermal zone, resource and direction
-names — never track ids or free text — and FleetState's Limits cap how many of each exist
+Cardinality: labels are only device, camera, zone, line, thermal zone, resource, direction
+and pose class (the classifier's few labels) names — never track ids or free text — and
+FleetState's Limits cap how many of each exist
 (5000 devices x 16 cameras x 32 zones by default); names past a cap are counted in
 edge_agent_exporter_ignored_names_total instead of becoming series.
 """
@@ -66,6 +67,9 @@ class FleetCollector:
         active = GaugeMetricFamily(f"{NS}_zone_people_active", "Of those, moving", labels=z)
         coverage = GaugeMetricFamily(f"{NS}_zone_coverage_ratio",
                                      "Share of zone pixels that are person", labels=z)
+        poses = GaugeMetricFamily(f"{NS}_zone_pose_people",
+                                  "People in the zone per pose class (with poses on)",
+                                  labels=[*z, "pose"])
         crossings = CounterMetricFamily(f"{NS}_line_crossings",
                                         "Crossings since the line's last reset",
                                         labels=["device", "camera", "line", "direction"])
@@ -105,12 +109,14 @@ class FleetCollector:
                             active.add_metric([dev, cam, name], float(zone.active))
                         if zone.coverage is not None:
                             coverage.add_metric([dev, cam, name], zone.coverage)
+                        for pose, count in zone.poses.items():
+                            poses.add_metric([dev, cam, name, pose], float(count))
                     for name, line in camera.lines.items():
                         crossings.add_metric([dev, cam, name, "in"], float(line.count_in))
                         crossings.add_metric([dev, cam, name, "out"], float(line.count_out))
             devices, ignored = len(fleet.devices), fleet.ignored_devices + fleet.ignored_names
         yield from (up, stale, errors, mode, budget, power, temp, temp_max, util, depth, dropped,
-                    fps, frame_drops, people, active, coverage, crossings)
+                    fps, frame_drops, people, active, coverage, poses, crossings)
         yield GaugeMetricFamily(f"{NS}_exporter_devices", "Devices known", value=devices)
         yield CounterMetricFamily(f"{NS}_exporter_ignored_names",
                                   "Devices/cameras/zones/lines/tracks past the caps",

@@ -239,6 +239,14 @@ def _zone_count(fleet: FleetState, device: DeviceState, params: Mapping[str, str
         zone.people_history.add(now_s, float(doc["count"]))
 
 
+def _zone_pose(fleet: FleetState, device: DeviceState, params: Mapping[str, str], doc: Doc,
+               now_s: float) -> None:
+    zone = fleet.zone(device, doc["camera_id"], doc["zone"])
+    if zone is not None:
+        # Classes come from the classifier's label list (a handful), so the map stays small.
+        zone.poses = {str(name): int(count) for name, count in doc["counts"].items()}
+
+
 def _line_count(fleet: FleetState, device: DeviceState, params: Mapping[str, str], doc: Doc,
                 now_s: float) -> None:
     camera = fleet.camera(device, doc["camera_id"])
@@ -277,4 +285,5 @@ _REDUCERS: Dict[str, Callable[[FleetState, DeviceState, Mapping[str, str], Doc, 
     "zoneCount": _zone_count,
     "lineCount": _line_count,
     "track": _track,
+    "zonePose": _zone_pose,
 }

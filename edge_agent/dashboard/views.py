@@ -79,6 +79,7 @@ def device_detail(fleet: FleetState, device: DeviceState, now_s: float) -> Json:
                 "people": zone.people, "active": zone.active, "restored": zone.restored,
                 "coverage": _round(zone.coverage, 4), "occupied": zone.occupied,
                 "standin": zone.standin,
+                "poses": dict(sorted(zone.poses.items())),
                 "people_history": _series(zone.people_history, now_s),
                 "coverage_history": _series(zone.coverage_history, now_s),
             } for name, zone in sorted(camera.zones.items())},

@@ -150,7 +150,8 @@
     return Object.entries(c.zones).map(([z, v]) =>
       `<tr data-zone="${esc(cam)}/${esc(z)}"><td>${esc(z)}${v.restored ? " <span class=\"badge warn\">restored</span>" : ""}</td>
        <td class="people">${fmt(v.people)}</td><td class="active">${fmt(v.active)}</td>
-       <td class="coverage">${v.coverage === null ? "–" : (v.coverage * 100).toFixed(1) + " %"}</td></tr>`).join("");
+       <td class="coverage">${v.coverage === null ? "–" : (v.coverage * 100).toFixed(1) + " %"}</td>
+       <td class="poses">${Object.entries(v.poses || {}).filter(([, n]) => n > 0).map(([k, n]) => `${esc(k)} ${n}`).join(" · ") || "–"}</td></tr>`).join("");
   }
 
   function lineRows(cam, c) {
@@ -194,7 +195,7 @@
       if (!el) {
         el = document.createElement("div"); el.dataset.camera = cam;
         el.innerHTML = `<h3>camera ${esc(cam)} <span class="cam-state"></span></h3>
-          <table class="zones"><thead><tr><th>zone</th><th>people</th><th>moving</th><th>coverage</th></tr></thead><tbody></tbody></table>
+          <table class="zones"><thead><tr><th>zone</th><th>people</th><th>moving</th><th>coverage</th><th>poses</th></tr></thead><tbody></tbody></table>
           <table class="lines"><thead><tr><th>line</th><th>in</th><th>out</th></tr></thead><tbody></tbody></table>
           <div class="chart-box"><canvas class="history"></canvas></div>
           <h3>live tracks</h3><canvas class="tracks"></canvas>`;
