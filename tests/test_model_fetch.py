@@ -234,3 +234,38 @@ def test_fetch_or_standin_uses_ngc_where_reachable(tmp_path: Path, server: Serve
     requests = len(server.ranges)
     fetch_or_standin([NAME], tmp_path / "models", said.append, manifest_dir=manifests)
     assert len(server.ranges) == requests  # installed and verified: not downloaded again
+
+
+def test_fetch_installs_the_calibration_cache_nvidia_ships(tmp_path: Path, server: Server,
+                                                           onnx_bytes: bytes) -> None:
+    import io as _io
+
+    from edge_agent.calibration.cache_format import format_cache
+    from edge_agent.calibration.store import select_calibration
+    from edge_agent.models.fetch import run_fetch
+    from edge_agent.pipeline.calibration_choice import shipped_cache_installer
+
+    cache = Server(format_cache(8601, {"input_1:0": 1.0 / 127.0}).encode())
+    cache.thread.start()
+    try:
+        manifests = tmp_path / "manifests"
+        manifests.mkdir()
+        text = find_manifest_path(NAME).read_text(encoding="utf-8")
+        text = re.sub(r'(?m)^url = ".*"$', f'url = "{server.url}"', text)
+        text = re.sub(r'(?m)^sha256 = ".*"$',
+                      f'sha256 = "{hashlib.sha256(onnx_bytes).hexdigest()}"\n'
+                      f'calibration_url = "{cache.url}"', text)
+        (manifests / f"{NAME}.toml").write_text(text, encoding="utf-8")
+        out = _io.StringIO()
+        code = run_fetch(NAME, tmp_path / "models", stream=out, manifest_dir=manifests,
+                         after_install=shipped_cache_installer(tmp_path / "calib", manifests))
+        assert code == 0, out.getvalue()
+        assert "INT8 calibration cache installed" in out.getvalue()
+        version = load_manifest(NAME, manifests).ngc_version
+        choice = select_calibration(NAME, version, tmp_path / "calib")
+        assert choice is not None and choice.source == "ngc"
+        assert choice.path.read_bytes() == cache.payload
+    finally:
+        cache.httpd.shutdown()
+        cache.httpd.server_close()
+        cache.thread.join()

@@ -109,6 +109,10 @@ def _build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--sha256", type=sha256_hex, default="",
                        help="expected ONNX sha256, 64 hex digits (overrides the manifest)")
     fetch.add_argument("--repin", action="store_true", help="accept a new file: replace the pin")
+    fetch.add_argument("--calibration-dir", type=Path,
+                       default=Path("/var/lib/edge-agent/calibration"),
+                       help="where the INT8 calibration cache NVIDIA ships with a model goes "
+                            "(models.calibration_dir)")
 
     demo = commands.add_parser(
         "demo", help="run on the sample clip with stand-in models and a local broker"
@@ -202,8 +206,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return ExitCode.OK
     if args.models_command == "fetch":
         from edge_agent.models.fetch import run_fetch
+        from edge_agent.pipeline.calibration_choice import shipped_cache_installer
 
-        return run_fetch(args.name, args.models_dir, args.url, args.sha256, args.repin)
+        return run_fetch(args.name, args.models_dir, args.url, args.sha256, args.repin,
+                         after_install=shipped_cache_installer(args.calibration_dir))
     raise UsageError(
         "models needs an action", "use `edge-agent models standin`, `list` or `fetch`"
     )

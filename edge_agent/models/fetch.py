@@ -213,9 +213,13 @@ class ProgressLine:
         print(f"{self._name}: {text}", file=self._stream, flush=True)
 
 
+AfterInstall = Callable[[str, "FetchResult", TextIO], None]
+
+
 def run_fetch(name: str, models_dir: Path, url: str = "", sha256: str = "",
               repin: bool = False, stream: Optional[TextIO] = None,
-              manifest_dir: Optional[Path] = None) -> int:
+              manifest_dir: Optional[Path] = None,
+              after_install: Optional[AfterInstall] = None) -> int:
     """The CLI action: one model or `all` (models without a public url are skipped).
 
     With `manifest_dir` (a site's own manifests, e.g. pointing at an internal mirror of the NGC
@@ -243,6 +247,12 @@ def run_fetch(name: str, models_dir: Path, url: str = "", sha256: str = "",
             print(f"{model}: FAILED: {err.problem} ({err.fix})", file=stream)
             continue
         print(f"installed {model}: {result.path} (sha256 {result.sha256})", file=stream)
+        if after_install is not None:  # e.g. the calibration cache shipped with the model
+            try:
+                after_install(model, result, stream)
+            except EdgeAgentError as err:
+                failed.append(model)
+                print(f"{model}: FAILED: {err.problem} ({err.fix})", file=stream)
         if result.pinned_now:
             print(f"{model}: NVIDIA publishes no checksum; pinned sha256 {result.sha256} in "
                   f"{pin_path(models_dir, model)} - later downloads must match it", file=stream)

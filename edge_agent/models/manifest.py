@@ -109,6 +109,8 @@ class ModelManifest(BaseModel):
     file: str = Field(min_length=1)
     url: str
     sha256: str = Field(pattern=r"^([0-9a-f]{64})?$")
+    # The INT8 calibration cache NVIDIA ships with a quantized release ('' = none published).
+    calibration_url: str = ""
     labels: List[str]
     max_batch: int = Field(gt=0)
     inputs: List[TensorEntry] = Field(min_length=1)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, TextIO
 
-from edge_agent.calibration.store import CalibrationCacheError, cache_for_build
+from edge_agent.calibration.store import (
+    CalibrationCacheError,
+    cache_for_build,
+    install_shipped_cache,
+)
+from edge_agent.models.fetch import FetchResult, download
+from edge_agent.models.manifest import load_manifest
 from edge_agent.models.store import ModelRecord
 
 logger = logging.getLogger(__name__)
@@ -35,3 +41,27 @@ def calibration_for_build(record: ModelRecord, tensorrt_version: str,
     if choice is not None:
         logger.info("%s: INT8 calibration from %s (%s)", record.name, choice.path, choice.source)
     return choice.path if choice is not None else None
+
+
+def shipped_cache_installer(calibration_dir: Path, manifest_dir: Optional[Path] = None
+                            ) -> Callable[[str, FetchResult, TextIO], None]:
+    """For `models fetch`: after a model is installed, download the INT8 calibration cache
+    NVIDIA publishes with that release (manifest `calibration_url`) into the store as 'ngc'.
+    A local calibration that passed its gate still wins over it (store.select_calibration)."""
+
+    def install(name: str, result: FetchResult, stream: TextIO) -> None:
+        manifest = load_manifest(name, manifest_dir)
+        if not manifest.calibration_url:
+            return
+        dest = result.path.parent / ".partial" / f"{name}.calibration"
+        download(manifest.calibration_url, dest)
+        try:
+            choice = install_shipped_cache(calibration_dir, name, manifest.ngc_version,
+                                           dest.read_bytes(), model_sha256=result.sha256,
+                                           origin=manifest.calibration_url)
+        finally:
+            dest.unlink()
+        print(f"{name}: NVIDIA's INT8 calibration cache installed in {choice.path}",
+              file=stream)
+
+    return install
