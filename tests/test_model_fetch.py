@@ -269,3 +269,29 @@ def test_fetch_installs_the_calibration_cache_nvidia_ships(tmp_path: Path, serve
         cache.httpd.shutdown()
         cache.httpd.server_close()
         cache.thread.join()
+
+
+def test_the_fleet_fetch_command_can_carry_a_calibration_cache(
+        tmp_path: Path, server: Server, onnx_bytes: bytes) -> None:
+    from edge_agent.agent.daemon import Agent
+    from edge_agent.calibration.cache_format import format_cache
+    from edge_agent.calibration.store import select_calibration
+    from edge_agent.fleet.agent_target import AgentCommandTarget, AgentHooks
+    from edge_agent.settings import AgentSettings
+
+    cache = Server(format_cache(8601, {"input_1:0": 1.0 / 127.0}).encode())
+    cache.thread.start()
+    try:
+        settings = AgentSettings()
+        hooks = AgentHooks(models_dir=tmp_path / "models", calibration_dir=tmp_path / "calib")
+        target = AgentCommandTarget(Agent(settings), settings, "lab", hooks, False)
+        steps: List[str] = []
+        target.fetch_model(NAME, server.url, hashlib.sha256(onnx_bytes).hexdigest(),
+                           lambda pct, what: steps.append(what), cache.url)
+        choice = select_calibration(NAME, load_manifest(NAME).ngc_version, tmp_path / "calib")
+        assert choice is not None and choice.path.read_bytes() == cache.payload
+        assert steps[-1] == "calibration cache installed"
+    finally:
+        cache.httpd.shutdown()
+        cache.httpd.server_close()
+        cache.thread.join()

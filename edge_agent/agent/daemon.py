@@ -234,6 +234,7 @@ class Agent:
 
         hooks = AgentHooks(restart=self.request_restart, rebirth=self.rebirth,
                            config_path=self.config_path, models_dir=settings.models.dir,
+                           calibration_dir=settings.models.calibration_dir,
                            device_root=self._device_root)
         try:
             return build_fleet_service(self, settings, settings.fleet,

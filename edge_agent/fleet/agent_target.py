@@ -61,6 +61,7 @@ class AgentHooks:
     power_request_dir: Path = Path(REQUEST_DIR)
     nvpmodel_conf: Path = Path("/etc/nvpmodel.conf")
     device_root: Path = Path("/")
+    calibration_dir: Path = Path("/var/lib/edge-agent/calibration")
 
 
 class AgentCommandTarget:
@@ -164,9 +165,11 @@ class AgentCommandTarget:
             raise NotImplementedError("engine rebuilds are not wired on this device")
         return self._hooks.rebuild_engines(models, progress)
 
-    def fetch_model(self, name: str, url: str, sha256: str, progress: Progress) -> str:
-        """edge_agent.models.fetch with byte progress turned into percent."""
-        from edge_agent.models.fetch import fetch_model
+    def fetch_model(self, name: str, url: str, sha256: str, progress: Progress,
+                    calibration_url: str = "") -> str:
+        """edge_agent.models.fetch with byte progress turned into percent; with
+        `calibration_url`, the INT8 cache goes into the calibration store (checked there)."""
+        from edge_agent.models.fetch import download, fetch_model
 
         def on_bytes(done: int, total: Optional[int]) -> None:
             if total:
@@ -174,6 +177,19 @@ class AgentCommandTarget:
 
         path = fetch_model(name, self._hooks.models_dir, url=url, sha256=sha256,
                            progress=on_bytes)
+        if calibration_url:
+            from edge_agent.calibration.store import install_shipped_cache
+            from edge_agent.models.manifest import load_manifest
+
+            dest = self._hooks.models_dir / ".partial" / f"{name}.calibration"
+            download(calibration_url, dest)
+            try:
+                install_shipped_cache(self._hooks.calibration_dir, name,
+                                      load_manifest(name).ngc_version, dest.read_bytes(),
+                                      model_sha256=sha256, origin=calibration_url)
+            finally:
+                dest.unlink()
+            progress(100.0, "calibration cache installed")
         return str(path)
 
     def set_log_level(self, level: str) -> None:

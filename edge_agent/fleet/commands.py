@@ -75,6 +75,10 @@ class FetchModelArgs(_Args):
     name: str = Field(..., pattern=r"^[a-z0-9_]{1,64}$", description="Model name.")
     url: str = Field(..., pattern=r"^https?://\S{1,2000}$", description="Download URL.")
     sha256: str = Field(..., pattern=r"^[0-9a-f]{64}$", description="Expected sha256 (hex).")
+    calibration_url: str = Field(
+        "", pattern=r"^(https?://\S{1,2000})?$",
+        description="Optional: the INT8 calibration cache for this model, installed into the "
+        "device's calibration store (as NVIDIA's; a gated local calibration still wins).")
 
 
 class CameraArgs(_Args):

@@ -180,7 +180,8 @@ class CommandDispatcher:
         return {"engines": self._target.rebuild_engines(list(args.models), progress)}
 
     def _fetch_model(self, args: FetchModelArgs, progress: Progress) -> Dict[str, Any]:
-        path = self._target.fetch_model(args.name, args.url, args.sha256, progress)
+        path = self._target.fetch_model(args.name, args.url, args.sha256, progress,
+                                        args.calibration_url)
         return {"path": path}
 
     def _camera(self, args: CameraArgs, progress: Progress, add: bool) -> Dict[str, Any]:

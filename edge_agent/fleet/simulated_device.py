@@ -153,7 +153,8 @@ class SimulatedDevice:
             progress(100.0 * index / len(names), f"building {name}")
         return {name: "built" for name in names}
 
-    def fetch_model(self, name: str, url: str, sha256: str, progress: Progress) -> str:
+    def fetch_model(self, name: str, url: str, sha256: str, progress: Progress,
+                    calibration_url: str = "") -> str:
         """No network here: record the model as installed, with progress."""
         progress(50.0, f"downloading {url}")
         self._models[name] = sha256

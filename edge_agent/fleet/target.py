@@ -86,8 +86,9 @@ class CommandTarget(Protocol):
         """Rebuild engines; returns model -> outcome."""
         ...
 
-    def fetch_model(self, name: str, url: str, sha256: str, progress: Progress) -> str:
-        """Download, verify, install; returns the installed path."""
+    def fetch_model(self, name: str, url: str, sha256: str, progress: Progress,
+                    calibration_url: str = "") -> str:
+        """Download, verify, install (and the calibration cache, if given); the path."""
         ...
 
     def set_log_level(self, level: str) -> None:
