@@ -77,10 +77,12 @@ def test_scrape_matches_what_the_devices_published(
     client.loop_start()
     try:
         docs = {}
+        raw = {}
         for topic, payload, retain in [status_message(topics, "dev-a", "online", 1)] + \
                 device_tick(topics, "dev-a", 1, 4):
             client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
             docs[topic] = json.loads(payload)
+            raw[topic] = payload
         # a third zone is past the cap of 2: counted, never a series
         extra = ZoneCountPayload(camera_id="cam1", zone="extra", count=1, active=0, ts=1.0,
                                  restored=False, standin=False)
@@ -91,6 +93,18 @@ def test_scrape_matches_what_the_devices_published(
                                   {"device": "dev-a", "camera": "cam1", "line": "door",
                                    "direction": "in"}, float(last["in"]))
         samples = wait_for_metric(url, "edge_agent_exporter_ignored_names_total", {}, 1.0)
+        # Telemetry is periodic and the exporter subscribes at QoS 0 (a missed report is
+        # replaced by the next one): send it again, as a device would, until it shows.
+        fps = docs[topics.telemetry]["cameras"]["cam1"]["fps"]
+        for attempt in range(3):
+            try:
+                samples = wait_for_metric(url, "edge_agent_camera_fps",
+                                          {"device": "dev-a", "camera": "cam1"}, fps)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                client.publish(topics.telemetry, raw[topics.telemetry], qos=1).wait_for_publish(5)
     finally:
         client.disconnect()
         client.loop_stop()
