@@ -11,7 +11,7 @@ ensure_system_packages systemd gcc libssl-dev mosquitto-dev libmosquitto-dev chr
     chromium-driver libjs-chart.js
 ensure_venv test
 cd "$ROOT"
-say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench
+say "ruff"; "$VENV/bin/ruff" check edge_agent tests bench scripts
 say "mypy (strict)"; "$VENV/bin/mypy"
 say "vermin (minimum Python 3.8)"
 "$VENV/bin/vermin" -q --no-tips --violations --eval-annotations -t=3.8- edge_agent bench

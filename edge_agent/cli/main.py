@@ -12,12 +12,11 @@ import importlib
 import json
 import logging
 import re
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 from edge_agent import __version__
-from edge_agent.errors import ConfigError, EdgeAgentError, ExitCode, UsageError
+from edge_agent.errors import ConfigError, ExitCode, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -252,28 +251,6 @@ COMMAND_MODULES: List[str] = [
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return ExitCode.USAGE if exit_.code not in (0, None) else ExitCode.OK
-    if args.command is None:
-        parser.print_help()
-        return ExitCode.USAGE
-    try:
-        return int(args.handler(args))
-    except EdgeAgentError as err:
-        print(err.user_message(), file=sys.stderr)
-        return int(err.exit_code)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:  # noqa: BLE001 - the last line of defence: no raw traceback
-        if args.debug:
-            raise
-        logger.debug("internal error", exc_info=True)
-        print(
-            f"internal error: {type(err).__name__}: {err}\n"
-            "  this is a bug in edge-agent; rerun with --debug for the traceback and report it",
-            file=sys.stderr,
-        )
-        return ExitCode.SOFTWARE
+    from edge_agent.service.console import run_command_line
+
+    return run_command_line(_build_parser(), argv, "edge-agent", lambda args: args.handler(args))

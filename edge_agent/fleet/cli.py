@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import List, Optional, TextIO
 
 from edge_agent import __version__
-from edge_agent.errors import EdgeAgentError, ExitCode
 
 logger = logging.getLogger(__name__)
 
@@ -101,33 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Console-script entry point."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return ExitCode.USAGE if exit_.code not in (0, None) else ExitCode.OK
-    if args.command is None:
-        parser.print_help()
-        return ExitCode.USAGE
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
     from edge_agent.fleet import cli_commands
+    from edge_agent.service.console import run_command_line
 
-    try:
+    def configure(args: argparse.Namespace) -> None:
+        logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+
+    def dispatch(args: argparse.Namespace) -> int:
         handler = getattr(args, "handler", None)  # dashboard, exporter
         return int(handler(args) if handler is not None else cli_commands.run(args))
-    except EdgeAgentError as err:
-        emit(err.user_message(), file=sys.stderr)
-        return int(err.exit_code)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:  # noqa: BLE001 - the last line of defence: no raw traceback
-        if args.debug:
-            raise
-        emit(f"internal error: {type(err).__name__}: {err}\n"
-              "  this is a bug in edge-fleet; rerun with --debug for the traceback",
-              file=sys.stderr)
-        return ExitCode.SOFTWARE
+
+    return run_command_line(build_parser(), argv, "edge-fleet", dispatch, configure)
 
 
 if __name__ == "__main__":  # pragma: no cover

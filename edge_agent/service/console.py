@@ -6,10 +6,13 @@ in a pipe the same text goes to the log as an ordinary line, so journals stay re
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import threading
-from typing import Optional, TextIO
+from typing import Callable, List, Optional, TextIO
+
+from edge_agent.errors import EdgeAgentError, ExitCode
 
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -78,3 +81,35 @@ def configure_logging(level: str, stream: Optional[TextIO] = None) -> StatusLine
     for noisy in ("paho", "onnxruntime"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return status
+
+
+def run_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]], tool: str,
+                     dispatch: Callable[[argparse.Namespace], int],
+                     prepare: Optional[Callable[[argparse.Namespace], None]] = None) -> int:
+    """Parse and run one command of `tool` (edge-agent, edge-fleet) with the exit-code rules
+    both share: usage errors 64, a user-caused failure one message and its fix with the
+    error's own code, a bug one line (the traceback only with --debug), never a raw trace."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return ExitCode.USAGE if exit_.code not in (0, None) else ExitCode.OK
+    if args.command is None:
+        parser.print_help()
+        return ExitCode.USAGE
+    if prepare is not None:
+        prepare(args)
+    try:
+        return int(dispatch(args))
+    except EdgeAgentError as err:
+        sys.stderr.write(err.user_message() + "\n")
+        return int(err.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence: no raw traceback
+        if args.debug:
+            raise
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        sys.stderr.write(
+            f"internal error: {type(err).__name__}: {err}\n"
+            f"  this is a bug in {tool}; rerun with --debug for the traceback and report it\n")
+        return ExitCode.SOFTWARE
