@@ -16,11 +16,16 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, List, Optional
 
 from edge_agent import __version__
-from edge_agent.analytics.mask_occupancy import MaskOccupancy
-from edge_agent.analytics.state import StateStore
+from edge_agent.agent.sinks import SinkContext, install_sinks, sink_tasks
+from edge_agent.agent.status import (
+    camera_progress,
+    slowest_progress,
+    slowest_rate_hz,
+    status_snapshot,
+)
 from edge_agent.capture.camera_worker import CameraWorker
 from edge_agent.capture.preflight import preflight
 from edge_agent.device.device_id import resolve_device_id
@@ -34,9 +39,7 @@ from edge_agent.events.topics import Topics
 from edge_agent.fleet.agent_target import AgentHooks
 from edge_agent.fleet.device_side import FleetService, TransportChannel, build_fleet_service
 from edge_agent.pipeline.assembly import (
-    POSE_SINK_STAGE,
     POSE_STAGE,
-    TRACKER_STAGE,
     TRACKING_STAGES,
     Loaders,
     SemsegLoader,
@@ -47,31 +50,27 @@ from edge_agent.pipeline.assembly import (
     task_rates_hz,
 )
 from edge_agent.pipeline.event_worker import EventWorker
-from edge_agent.pipeline.mask_events import MaskEventBuilder
 from edge_agent.pipeline.mask_sink import MaskSink
 from edge_agent.pipeline.people_models import PeopleLoader, load_people_engine
-from edge_agent.pipeline.people_tasks import PEOPLENET_TASK, REID_TASK
 from edge_agent.pipeline.pose_sink import PoseSink
-from edge_agent.pipeline.pose_task import POSE_TASK, PoseTask
 from edge_agent.pipeline.scheduler_link import SchedulerLink, build_scheduler_link
-from edge_agent.pipeline.semseg_task import SEMSEG_TASK
 from edge_agent.pipeline.snapshots import SnapshotWriter
 from edge_agent.pipeline.state_saver import StateSaver
-from edge_agent.pipeline.status import CameraLine, StatusSnapshot
+from edge_agent.pipeline.status import StatusSnapshot
 from edge_agent.pipeline.track_feed import TRACKS_FEED
 from edge_agent.pipeline.tracking_sink import TrackingSink
 from edge_agent.runtime.model_registry import ModelRegistry
 from edge_agent.runtime.policy import RatePolicy, SchedulingPolicy
 from edge_agent.runtime.stage_timings import StageTimings
 from edge_agent.runtime.supervisor import RestartPolicy, Supervisor
-from edge_agent.runtime.task import Task, TaskResult, WorkItem
+from edge_agent.runtime.task import Task
 from edge_agent.runtime.task_runtime import TaskRuntime
 from edge_agent.runtime.worker import Worker, WorkerHealth
 from edge_agent.service.camera_diff import CameraDiff, diff_cameras
 from edge_agent.service.reload import ReloadOutcome, ReloadPlan, plan_reload, reload_result
 from edge_agent.service.startup_checks import raise_first, startup_problems
 from edge_agent.service.telemetry_reporter import TelemetryReporter
-from edge_agent.service.watchdog import CameraProgress, stall_threshold_s
+from edge_agent.service.watchdog import CameraProgress
 from edge_agent.settings import AgentSettings, CameraSettings, enabled_cameras
 from edge_agent.transport.durable_publisher import DurablePublisher
 from edge_agent.transport.ha_discovery import HaDiscovery
@@ -189,17 +188,19 @@ class Agent:
             else RatePolicy(task_rates_hz(settings)))
         self._runtime = TaskRuntime(self._policy, timings)
         self._events = EventWorker(self._runtime.router.sink_queue, publisher, timings)
-        self._mask_sink: Optional[MaskSink] = None
-        self._tracking_sink: Optional[TrackingSink] = None
-        self._pose_sink: Optional[PoseSink] = None
-        self._saver: Optional[StateSaver] = None
         self._snapshots: Optional[SnapshotWriter] = (
             SnapshotWriter(settings.models.snapshots, settings.models.tracking.enabled)
             if settings.models.snapshots.enabled else None)
-        self._install_sinks(settings, tasks, cameras)
+        sinks = install_sinks(SinkContext(self._events, self._runtime, self._snapshots,
+                                          self._topics, device_id, self._sequence, timings),
+                              settings, tasks, cameras)
+        self._mask_sink: Optional[MaskSink] = sinks.mask
+        self._tracking_sink: Optional[TrackingSink] = sinks.tracking
+        self._pose_sink: Optional[PoseSink] = sinks.pose
+        self._saver: Optional[StateSaver] = sinks.saver
         self._cameras = {camera.id: CameraWorker(camera) for camera in cameras}
         self._runtime.apply(tasks, {cid: w.slot for cid, w in self._cameras.items()},
-                            self._sink_tasks(tasks), feeds=(TRACKS_FEED,))
+                            sink_tasks(tasks), feeds=(TRACKS_FEED,))
         self._tasks = self._runtime.tasks
         self._discovery: Optional[HaDiscovery] = None
         if settings.mqtt.ha_discovery:
@@ -244,76 +245,6 @@ class Agent:
                 f"cannot open the fleet command ledger {settings.fleet.ledger_path}: {err}",
                 "set fleet.ledger_path to a file in a folder the agent may write, or "
                 "fleet.enabled = false") from None
-
-    def _install_sinks(self, settings: AgentSettings, tasks: List[Task],
-                       cameras: List[CameraSettings]) -> None:
-        by_name = {task.name: task for task in tasks}
-        qos = settings.mqtt.qos
-        semseg = by_name.get(SEMSEG_TASK)
-        if semseg is not None:
-            builder = MaskEventBuilder(self._device_id, cameras, settings.models.semseg,
-                                       self._sequence)
-            self._mask_sink = MaskSink(builder, self._topics, qos, semseg.model, semseg.standin,
-                                       MaskOccupancy(self._topics), self._timings)
-            mask_handle, snapshots = self._mask_sink.handle, self._snapshots
-
-            def handle_masks(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
-                if snapshots is not None:
-                    snapshots.observe_masks(results)
-                return mask_handle(results)
-
-            self._events.set_sink(SEMSEG_TASK, handle_masks)
-        people = by_name.get(REID_TASK) or by_name.get(PEOPLENET_TASK)
-        if people is not None:
-            cfg = settings.models.tracking
-            store = StateStore(cfg.state_dir)
-            self._saver = StateSaver(store)
-            sink = TrackingSink(cfg, self._topics, self._device_id, self._sequence, qos,
-                                people.standin, saved=store.load(), feed_tracks=True)
-            sink.set_cameras(cameras)
-            self._tracking_sink = sink
-            saver = self._saver
-            last_offer = [time.monotonic()]
-            runtime, snapshots = self._runtime, self._snapshots
-
-            def handle(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
-                messages = sink.handle([r.value for r in results])
-                # Each frame's confirmed tracks go back into the runtime as the `tracks`
-                # feed (pose's upstream); nobody consumes it without pose: a no-op then.
-                fed = [TaskResult(TRACKS_FEED, WorkItem(frame), tracks)
-                       for frame, tracks in sink.take_track_lists()]
-                runtime.feed(TRACKS_FEED, fed)
-                if snapshots is not None:
-                    snapshots.observe_tracks(fed)
-                now_s = time.monotonic()
-                if now_s - last_offer[0] >= saver.interval_s:
-                    saver.offer(sink.snapshot())  # written by the saver's own thread
-                    last_offer[0] = now_s
-                return messages
-
-            self._events.set_sink(people.name, handle, TRACKER_STAGE)
-        pose = by_name.get(POSE_TASK)
-        if isinstance(pose, PoseTask):
-            engine = pose.engine
-            pose_sink = PoseSink(self._topics, self._device_id, self._sequence, qos,
-                                 pose.standin, engine.labels, engine.settings.keypoint_messages,
-                                 cameras)
-            self._pose_sink = pose_sink
-            snapshots = self._snapshots
-
-            def handle_poses(results: Sequence[TaskResult]) -> List[OutgoingMessage]:
-                if snapshots is not None:
-                    snapshots.observe_poses(results)
-                return pose_sink.handle(results)
-
-            self._events.set_sink(POSE_TASK, handle_poses, POSE_SINK_STAGE)
-
-    @staticmethod
-    def _sink_tasks(tasks: List[Task]) -> Set[str]:
-        names = {task.name for task in tasks}
-        sinks = {SEMSEG_TASK, POSE_TASK} & names
-        sinks.add(REID_TASK if REID_TASK in names else PEOPLENET_TASK)
-        return sinks & names
 
     # -- running ----------------------------------------------------------------------------
 
@@ -444,7 +375,7 @@ class Agent:
                     old.stop(0.5)
                     self._supervisor.forget(old.name)
             self._cameras.update(fresh)
-            self._tasks = self._runtime.apply(tasks, slots, self._sink_tasks(tasks),
+            self._tasks = self._runtime.apply(tasks, slots, sink_tasks(tasks),
                                               feeds=(TRACKS_FEED,))
             if self._scheduler is not None:  # re-planned at the next tick
                 self._scheduler.set_workload(new, [t.name for t in tasks],
@@ -537,40 +468,14 @@ class Agent:
     def camera_progress(self) -> List[CameraProgress]:
         """Per enabled camera: state and when its last frame was processed (for the watchdog)."""
         self._require()
-        processed = self._slowest_progress()
-        progress = []
-        for worker in self.camera_workers():
-            camera = worker.camera
-            progress.append(
-                CameraProgress(
-                    worker.camera_id,
-                    worker.stats().state,
-                    processed.get(worker.camera_id),
-                    stall_threshold_s(
-                        self._settings.service.stall_after_s,
-                        camera.read_timeout_s,
-                        self._slowest_rate_hz(),
-                    ),
-                )
-            )
-        return progress
-
-    def _slowest_progress(self) -> Dict[str, float]:
-        """Per camera, the oldest last-processed time over the source tasks: all must progress."""
-        by_task = self._runtime.last_processed_s()
         sources = [t.name for t in self.tasks if t.upstream is None]
-        if not sources or any(name not in by_task for name in sources):
-            return {}
-        cameras = set.intersection(*(set(by_task[name]) for name in sources))
-        return {cid: min(by_task[name][cid] for name in sources) for cid in cameras}
-
-    def _slowest_rate_hz(self) -> float:
-        """The lowest configured rate of the source tasks (0 = as fast as possible)."""
         rate_of = (self._scheduler.policy.rate_hz if self._scheduler is not None
                    else self._policy_rate)
-        limited = [rate_of(t.name) for t in self.tasks if t.upstream is None]
-        limited = [rate for rate in limited if rate > 0]
-        return min(limited) if limited else 0.0
+        return camera_progress(
+            self.camera_workers(),
+            slowest_progress(self._runtime.last_processed_s(), sources),
+            self._settings.service.stall_after_s,
+            slowest_rate_hz(rate_of(name) for name in sources))
 
     def _policy_rate(self, task: str) -> float:
         policy = self._policy
@@ -589,34 +494,12 @@ class Agent:
     def snapshot(self) -> StatusSnapshot:
         """Current figures for the status line."""
         self._require()
-        stats = self._publisher.stats()
-        summaries = self._timings.summaries()
-        cameras = []
-        for worker in self.camera_workers():
-            cam = worker.stats()
-            cameras.append(
-                CameraLine(cam.camera_id, cam.state, cam.fps, cam.frames_dropped, cam.reconnects)
-            )
-        stage_ms: Dict[str, float] = {name: s.mean_ms for name, s in summaries.items()}
-        return StatusSnapshot(
-            uptime_s=time.monotonic() - self._started_monotonic_s,
-            cameras=cameras,
-            inference_ms=stage_ms.get("inference", 0.0),
-            stage_ms=stage_ms,
-            events_published=self._events.events_published,
-            events_acknowledged=stats.acknowledged,
-            messages_published=stats.published,
-            events_pending=stats.pending,
-            broker="up" if stats.connected else "unreachable",
-            engine_ms={
-                name: (summaries[name].p50_ms, summaries[name].p95_ms)
-                for name in [*TRACKING_STAGES, POSE_STAGE]
-                if name in summaries and summaries[name].count
-            },
-            backends=self.model_backends(),
-            failed_workers=sorted(self._supervisor.failed()),
-            plan=self._scheduler.summary() if self._scheduler is not None else "",
-        )
+        return status_snapshot(
+            self._started_monotonic_s, self.camera_workers(), self._publisher.stats(),
+            self._timings.summaries(), [*TRACKING_STAGES, POSE_STAGE],
+            self._events.events_published, self.model_backends(),
+            list(self._supervisor.failed()),
+            self._scheduler.summary() if self._scheduler is not None else "")
 
 
 def _checked_cameras(settings: AgentSettings, where: str) -> List[CameraSettings]:
