@@ -393,3 +393,20 @@ def test_a_full_queue_answers_busy_and_replies_stay_in_order(tmp_path: Path) -> 
             assert states[0] == "accepted" and states[-1] in ("done", "failed"), states
     finally:
         device.close()
+
+
+def test_a_dead_command_worker_is_reported_to_the_supervisor(device: Any) -> None:
+    from edge_agent.runtime.supervisor import Supervisor
+
+    supervisor = Supervisor()
+    supervisor.add_probe(lambda: [device.receiver.health()])
+    supervisor.poll(0.0)
+    assert supervisor.healthy()
+    device.receiver._jobs.put(object())  # fault injection: a job the worker cannot run
+    deadline = time.monotonic() + 5.0
+    while device.receiver.health().alive and time.monotonic() < deadline:
+        time.sleep(0.01)
+    health = device.receiver.health()
+    assert not health.alive and health.deaths == 1 and "AssertionError" in health.last_error
+    supervisor.poll(1.0)
+    assert not supervisor.healthy() and health.name in supervisor.failed()

@@ -278,6 +278,9 @@ class Agent:
         for worker in self._all_workers():
             self._supervisor.watch(worker)
         self._supervisor.add_probe(self._publisher_health)
+        if self._fleet is not None:
+            fleet = self._fleet
+            self._supervisor.add_probe(lambda: [fleet.receiver.health()])
         logger.info(
             "edge-agent %s running as device %s with %d camera(s) and tasks %s",
             __version__, self._device_id, len(self._cameras),

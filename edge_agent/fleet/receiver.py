@@ -34,6 +34,7 @@ from edge_agent.fleet.ledger import CommandLedger
 from edge_agent.fleet.rate_limit import SenderRateLimiter
 from edge_agent.fleet.signing import SignatureVerifier
 from edge_agent.fleet.topics import FleetTopics
+from edge_agent.runtime.worker import WorkerHealth
 from edge_agent.settings.fleet import FleetSettings
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class CommandReceiver:
         self._counts: "typing.Counter[str]" = collections.Counter()
         self._denied: "typing.Counter[str]" = collections.Counter()
         self._lock = threading.Lock()
+        self._deaths = 0
+        self._last_error = ""
 
     @property
     def request_topics(self) -> List[str]:
@@ -93,6 +96,7 @@ class CommandReceiver:
 
     def start(self) -> None:
         """Start the worker, then subscribe."""
+
         self._thread = threading.Thread(
             target=self._work, name=f"fleet-commands-{self._topics.device_id}", daemon=True
         )
@@ -215,12 +219,27 @@ class CommandReceiver:
     # -- worker side ------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            item = self._jobs.get()
-            if item is _STOP:
-                return
-            assert isinstance(item, _Job)
-            self._execute(item)
+        try:
+            while True:
+                item = self._jobs.get()
+                if item is _STOP:
+                    return
+                assert isinstance(item, _Job)
+                self._execute(item)
+        except BaseException as err:  # noqa: BLE001 - a death must be seen: the agent's
+            # supervisor reads health() and stops the watchdog (commands would go unanswered)
+            with self._lock:
+                self._deaths += 1
+                self._last_error = f"{type(err).__name__}: {err}"
+            logger.exception("fleet: the command worker died")
+
+    def health(self) -> WorkerHealth:
+        """The command worker's liveness, for the agent's supervisor."""
+        thread = self._thread
+        with self._lock:
+            return WorkerHealth(thread.name if thread is not None else "fleet-commands",
+                                thread is not None and thread.is_alive() and not self._deaths,
+                                self._deaths, 0, self._last_error, None)
 
     def _execute(self, job: _Job) -> None:
         last = [0.0]
