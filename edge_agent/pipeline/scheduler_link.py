@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from edge_agent.device.tuning import detect_device
 from edge_agent.events.payloads import to_json_bytes
@@ -151,10 +151,6 @@ class SchedulerLink:
         parts = [f"{name} {task.rate_hz:.1f}Hz" for name, task in sorted(plan.tasks.items())]
         text = "plan " + " ".join(parts)
         return text + (" SHED " + ",".join(plan.shed) if plan.shed else "")
-
-    def rates_hz(self) -> Dict[str, float]:
-        """Planned rate per task."""
-        return {name: task.rate_hz for name, task in self.scheduler.plan.tasks.items()}
 
 
 def build_scheduler_link(settings: AgentSettings, device_root: Path, task_names: Sequence[str],

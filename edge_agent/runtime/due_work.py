@@ -152,11 +152,11 @@ class DueWork:
                 if best is None or wait_s < best[0]:
                     best = (wait_s, task, camera_id)
         if best is None:
-            self._idle(stop, idle_s)
+            self._idle(idle_s)
             return None
         wait_s, task, camera_id = best
         if wait_s > 0:
-            self._idle(stop, min(wait_s, idle_s))
+            self._idle(min(wait_s, idle_s))
             return None
         frame = readers[task.name][camera_id].take(idle_s)
         if frame is None:
@@ -165,8 +165,7 @@ class DueWork:
         fresh = self._fresh(task, [WorkItem(frame)])
         return self._mark(task, [frame]) if fresh else None
 
-    def _idle(self, stop: threading.Event, wait_s: float) -> None:
-        """Wait for time to pass, a crop input to arrive, or stop."""
+    def _idle(self, wait_s: float) -> None:
+        """Wait for time to pass, a crop input to arrive, or a stop (which sets the wake)."""
         if self._wake.wait(wait_s):
             self._wake.clear()
-        _ = stop

@@ -59,13 +59,3 @@ def check_graph(tasks: Sequence[Task], feeds: Collection[str] = ()) -> List[Task
     for task in tasks:
         place(task, [])
     return ordered
-
-
-def downstream_of(tasks: Sequence[Task], name: str) -> List[str]:
-    """Names of the tasks that consume `name`'s results."""
-    return [task.name for task in tasks if task.upstream == name]
-
-
-def source_tasks(tasks: Sequence[Task]) -> List[Task]:
-    """Tasks that read camera frames."""
-    return [task for task in tasks if task.upstream is None]

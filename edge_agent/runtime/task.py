@@ -9,14 +9,16 @@ into one typed result per input, in three steps with different homes:
 - `run` (the accelerator call, on the thread that owns the resource),
 - `decode` (CPU, right after run, on the same thread: cheap, and keeps results in order).
 
-A task never publishes: its results go to the router (runtime/router.py), which feeds
+A crop task may also offer `skip(item)`: what its consumers get for an input the policy says
+is not due (ReID passes the detections on without embeddings). A task never publishes: its
+results go to the router (runtime/router.py), which feeds
 downstream tasks and the event sinks, where pure builders turn them into messages.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, FrozenSet, List, Optional, Sequence
 
 from typing_extensions import Protocol
 
@@ -56,16 +58,6 @@ class PreparedBatch:
     items: List[WorkItem]
     data: Any
     prepare_ms: float
-
-
-@dataclass
-class BatchTiming:
-    """Milliseconds per step of one batch (summed by StageTimings under the task's names)."""
-
-    prepare_ms: float = 0.0
-    run_ms: float = 0.0
-    decode_ms: float = 0.0
-    extra: Dict[str, float] = field(default_factory=dict)
 
 
 class Task(Protocol):
@@ -120,13 +112,4 @@ class Task(Protocol):
 
     def backend_label(self) -> str:
         """Backend serving the model now (inference.serving), for telemetry."""
-        ...
-
-
-class SkippableTask(Task, Protocol):
-    """A crop task that can pass an input on without running when the policy says it is not
-    due (optional: executors look for `skip`)."""
-
-    def skip(self, item: WorkItem) -> Any:
-        """What consumers get for an input this task did not run on."""
         ...

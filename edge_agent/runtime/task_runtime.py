@@ -157,10 +157,6 @@ class TaskRuntime:
                     out[task] = out.get(task, 0) + count
         return out
 
-    def inbox_dropped(self) -> Dict[str, int]:
-        """Crop-task inputs dropped because their inbox was full, per task."""
-        return {name: inbox.dropped for name, inbox in self._inboxes.items()}
-
     def dla_layers(self) -> Dict[str, int]:
         """Model name -> layers TensorRT put on a DLA core (models on a DLA engine only)."""
         out: Dict[str, int] = {}
