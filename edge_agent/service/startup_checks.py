@@ -10,7 +10,6 @@ video file's first frame, as `run` does.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Mapping, Optional, Union
@@ -18,16 +17,13 @@ from typing import List, Mapping, Optional, Union
 from edge_agent.capture.preflight import preflight
 from edge_agent.errors import ConfigError, EdgeAgentError
 from edge_agent.models.store import load_model_record
-from edge_agent.settings import LIST_FIELDS, AgentSettings, enabled_cameras
+from edge_agent.settings import AgentSettings, enabled_cameras
 from edge_agent.settings.config_file import (
     ConfigInvalid,
     FieldProblem,
     Loc,
-    Provenance,
-    load_settings,
-    read_text,
+    load_with_provenance,
 )
-from edge_agent.settings.provenance import env_locations, toml_lines
 
 
 @dataclass(frozen=True)
@@ -91,13 +87,10 @@ def check_file(path: Path, online: bool = False,
     Field validation first; when every field is valid, the start-up checks `run` makes
     (enabled cameras and models, video files, model files) — `online` also decodes video.
     """
-    env = os.environ if environ is None else environ
     try:
-        settings = load_settings(path, env)
+        settings, provenance = load_with_provenance(path, environ)
     except ConfigInvalid as err:
         return err.problems
-    text = read_text(path)
-    provenance = Provenance(str(path), toml_lines(text), env_locations(env, LIST_FIELDS))
     out = []
     for problem in startup_problems(settings, online=online):
         loc = _parse_path(problem.path)

@@ -255,6 +255,12 @@ def load_settings(path: Optional[Path],
     EDGE_AGENT_<LIST>__<i>__<KEY> variables are applied to the file's list items first; every
     problem names the file line or the variable its value came from.
     """
+    return load_with_provenance(path, environ)[0]
+
+
+def load_with_provenance(path: Optional[Path], environ: Optional[Mapping[str, str]] = None
+                         ) -> Tuple[AgentSettings, Provenance]:
+    """load_settings, plus where each value came from (for problems found later)."""
     env = os.environ if environ is None else environ
     text = read_text(path) if path is not None else ""
     data = parse_toml(text, path) if path is not None else {}
@@ -272,4 +278,4 @@ def load_settings(path: Optional[Path],
     problems = semantic_problems(settings, provenance)
     if problems:
         raise ConfigInvalid(source, problems)
-    return settings
+    return settings, provenance
